@@ -1,0 +1,42 @@
+// corral: a process supervisor for any server binary. This file only maps
+// the command line onto the sub-commands in cli/commands.h.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace corral::cli;
+  CLI::App app{"corral: runs N copies of a server on shared sockets and keeps them healthy"};
+  app.set_version_flag("--version", kVersion);
+  app.require_subcommand(1);
+
+  RunOptions run;
+  CLI::App* run_cmd = app.add_subcommand("run", "run the supervisor in the foreground");
+  run_cmd->add_option("-c,--config", run.config_file, "TOML configuration file");
+  run_cmd->add_option("--workers", run.workers, "number of workers, or 'auto' (one per CPU)");
+  run_cmd->add_option("--listen", run.listen, "listening socket [NAME=]ADDR (repeatable)");
+  run_cmd->add_option("--name", run.name, "service name");
+  run_cmd->add_option("--log-level", run.log_level, "trace, debug, info, warn, error, off");
+  run_cmd->add_option("command", run.command, "the worker command, after --");
+
+  std::string check_file;
+  CLI::App* check_cmd = app.add_subcommand("check", "validate a configuration, print effective values");
+  check_cmd->add_option("file", check_file, "TOML configuration file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (run_cmd->parsed()) return run_command(run);
+  if (check_cmd->parsed()) return check_command(check_file);
+  return kExitUsage;
+}

@@ -1,0 +1,190 @@
+#include "supervisor/process_launcher.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "base/unique_fd.h"
+
+namespace corral::supervisor {
+namespace {
+
+bool is_executable_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+         ::access(path.c_str(), X_OK) == 0;
+}
+
+// Writes `value` in decimal into `out` (which has room for 20 digits and a
+// NUL); async-signal-safe, unlike snprintf.
+void write_decimal(char* out, long value) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value > 0);
+  while (n > 0) *out++ = digits[--n];
+  *out = '\0';
+}
+
+// Child side, between fork and exec. Only async-signal-safe calls; on any
+// failure report errno through `report` and _exit.
+[[noreturn]] void exec_child(const LaunchSpec& spec, const char* path,
+                             char* const* argv, char* const* envp,
+                             char* listen_pid_digits, pid_t parent,
+                             int report) {
+  auto fail = [report]() {
+    int err = errno;
+    ssize_t unused = ::write(report, &err, sizeof err);
+    (void)unused;
+    ::_exit(127);
+  };
+
+  // Dispositions and mask as a fresh process expects them; libuv blocks or
+  // handles several signals in the parent.
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+  }
+
+  // Own process group: a terminal's Ctrl-C reaches corral alone, which then
+  // stops workers in order; and corral can signal a worker's whole tree.
+  ::setpgid(0, 0);
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail();
+  // corral may have died before prctl took effect.
+  if (::getppid() != parent) ::_exit(127);
+
+  if (listen_pid_digits != nullptr) write_decimal(listen_pid_digits, ::getpid());
+
+  if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) fail();
+
+  // Move every fd we keep above the target range first, so that placing one
+  // cannot clobber another that is yet to be placed.
+  const int count = static_cast<int>(spec.listen_fds.size());
+  const int high = 3 + count + 3;
+  int moved[3 + 64];
+  const int keep = count < 64 ? count : 64;
+  for (int i = 0; i < keep; ++i) {
+    moved[i] = ::fcntl(spec.listen_fds[static_cast<size_t>(i)], F_DUPFD_CLOEXEC, high);
+    if (moved[i] < 0) fail();
+  }
+  int out = spec.stdout_fd >= 0 ? ::fcntl(spec.stdout_fd, F_DUPFD_CLOEXEC, high) : -1;
+  int err = spec.stderr_fd >= 0 ? ::fcntl(spec.stderr_fd, F_DUPFD_CLOEXEC, high) : -1;
+  int report_high = ::fcntl(report, F_DUPFD_CLOEXEC, high);
+  if (report_high < 0) fail();
+  report = report_high;
+
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0 || ::dup2(null_fd, 0) < 0) fail();
+  if (out >= 0 && ::dup2(out, 1) < 0) fail();
+  if (err >= 0 && ::dup2(err, 2) < 0) fail();
+  for (int i = 0; i < keep; ++i) {
+    if (::dup2(moved[i], 3 + i) < 0) fail();  // dup2 clears FD_CLOEXEC
+  }
+  // Belt and braces: whatever a library opened without O_CLOEXEC stops here.
+  // The report pipe is CLOEXEC and above the range.
+  ::syscall(SYS_close_range, static_cast<unsigned>(3 + keep),
+            static_cast<unsigned>(report - 1), 0U);
+  ::syscall(SYS_close_range, static_cast<unsigned>(report + 1), ~0U, 0U);
+
+  ::execve(path, argv, envp);
+  fail();
+  ::_exit(127);
+}
+
+}  // namespace
+
+std::string resolve_executable(const std::string& name, const std::string& cwd) {
+  if (name.empty()) return "";
+  if (name.find('/') != std::string::npos) {
+    std::string path = (name[0] == '/' || cwd.empty()) ? name : cwd + "/" + name;
+    return is_executable_file(path) ? path : "";
+  }
+  const char* env_path = std::getenv("PATH");
+  std::string search = env_path != nullptr ? env_path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= search.size()) {
+    size_t end = search.find(':', start);
+    if (end == std::string::npos) end = search.size();
+    std::string dir = search.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + name;
+    if (is_executable_file(candidate)) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
+Result<pid_t> launch(const LaunchSpec& spec) {
+  if (spec.argv.empty()) return Error{"empty command"};
+  if (spec.listen_fds.size() > 64) return Error{"more than 64 listening sockets"};
+  const std::string path = resolve_executable(spec.argv[0], spec.cwd);
+  if (path.empty()) {
+    return Error{fmt::format("command '{}' not found or not executable", spec.argv[0])};
+  }
+
+  std::vector<std::string> env = spec.env;
+  size_t listen_pid_index = 0;
+  if (spec.set_listen_pid) {
+    listen_pid_index = env.size();
+    env.push_back("LISTEN_PID=" + std::string(24, '\0'));
+  }
+  std::vector<char*> argv;
+  argv.reserve(spec.argv.size() + 1);
+  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  envp.reserve(env.size() + 1);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  char* listen_pid_digits =
+      spec.set_listen_pid ? env[listen_pid_index].data() + std::strlen("LISTEN_PID=") : nullptr;
+
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    return Error{fmt::format("pipe: {}", std::strerror(errno))};
+  }
+  UniqueFd report_read(pipe_fds[0]);
+  UniqueFd report_write(pipe_fds[1]);
+
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) return Error{fmt::format("fork: {}", std::strerror(errno))};
+  if (pid == 0) {
+    exec_child(spec, path.c_str(), argv.data(), envp.data(), listen_pid_digits, parent,
+               report_write.get());
+  }
+  // Also set the group from the parent: signals sent to -pid right after
+  // launch must not race the child's own setpgid.
+  ::setpgid(pid, pid);
+  report_write.reset();
+
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(report_read.get(), &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof child_errno)) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return Error{fmt::format("cannot start '{}': {}", spec.argv[0], std::strerror(child_errno))};
+  }
+  return pid;
+}
+
+}  // namespace corral::supervisor

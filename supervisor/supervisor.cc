@@ -1,0 +1,362 @@
+#include "supervisor/supervisor.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "supervisor/worker_command.h"
+
+extern char** environ;
+
+namespace corral::supervisor {
+namespace {
+
+std::string format_uptime(Clock::duration d) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  if (ms < 10'000) return fmt::format("{:.3f}s", static_cast<double>(ms) / 1000.0);
+  return fmt::format("{}s", ms / 1000);
+}
+
+}  // namespace
+
+Supervisor::Supervisor(config::Config config, ListenSockets sockets, int worker_count,
+                       std::shared_ptr<spdlog::logger> log)
+    : config_(std::move(config)),
+      sockets_(std::move(sockets)),
+      log_(std::move(log)),
+      rng_(std::random_device{}()) {
+  uv_loop_init(&loop_);
+  loop_.data = this;  // lets timer callbacks reach their supervisor
+  for (char** e = environ; *e != nullptr; ++e) inherited_env_.emplace_back(*e);
+  for (int id = 0; id < worker_count; ++id) {
+    auto slot = std::make_unique<Slot>(id, config_.restart);
+    uv_timer_init(&loop_, slot->timer.get());
+    slot->timer.get()->data = slot.get();
+    slots_.push_back(std::move(slot));
+  }
+  uv_timer_init(&loop_, drain_timer_.get());
+  drain_timer_.get()->data = this;
+}
+
+Supervisor::~Supervisor() {
+  // Handles close through their owners; the loop must run once more so that
+  // libuv can finish closing them before the loop itself goes.
+  slots_.clear();
+  signals_.clear();
+  drain_timer_.close();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  uv_loop_close(&loop_);
+}
+
+int Supervisor::run() {
+  for (int signum : {SIGINT, SIGTERM, SIGQUIT, SIGCHLD, SIGHUP, SIGTTIN, SIGTTOU}) {
+    install_signal(signum);
+  }
+  // A worker's pipe or a client may go away while we write to it.
+  ::signal(SIGPIPE, SIG_IGN);
+
+  log_->info("corral '{}' starting {} worker{} on {}: {}", config_.name, slots_.size(),
+             slots_.size() == 1 ? "" : "s", sockets_.describe(),
+             fmt::join(config_.worker.command, " "));
+  for (auto& slot : slots_) {
+    slot->state = WorkerState::kStarting;
+    spawn(*slot);
+  }
+  check_finished();
+  if (!quitting_) uv_run(&loop_, UV_RUN_DEFAULT);
+  return exit_code_;
+}
+
+void Supervisor::install_signal(int signum) {
+  UvHandle<uv_signal_t> handle;
+  uv_signal_init(&loop_, handle.get());
+  handle.get()->data = this;
+  uv_signal_start(
+      handle.get(),
+      [](uv_signal_t* h, int sig) { static_cast<Supervisor*>(h->data)->on_signal(sig); },
+      signum);
+  signals_.push_back(std::move(handle));
+}
+
+void Supervisor::on_signal(int signum) {
+  switch (signum) {
+    case SIGCHLD:
+      reap_children();
+      return;
+    case SIGTERM:
+      if (!stopping_) {
+        log_->info("SIGTERM: stopping gracefully");
+        stop_service(true, 0);
+      }
+      return;
+    case SIGINT:
+      if (!stopping_) {
+        log_->info("SIGINT: stopping gracefully (again to stop at once)");
+        stop_service(true, 0);
+      } else {
+        log_->warn("SIGINT again: stopping at once");
+        stop_service(false, exit_code_);
+      }
+      return;
+    case SIGQUIT:
+      log_->warn("SIGQUIT: stopping at once");
+      stop_service(false, stopping_ ? exit_code_ : 0);
+      return;
+    default:
+      log_->warn("signal {} ({}) is not supported by this version; ignored", signum,
+                 ::sigabbrev_np(signum));
+  }
+}
+
+void Supervisor::reap_children() {
+  // Every child of this process is ours: reaping with -1 also collects
+  // orphans re-parented to us when we run as PID 1.
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) break;
+    for (auto& slot : slots_) {
+      if (slot->pid == pid && has_process(slot->state)) {
+        on_child_exited(*slot, status);
+        break;
+      }
+    }
+  }
+  check_finished();
+}
+
+void Supervisor::on_child_exited(Slot& slot, int wait_status) {
+  const ExitStatus status = ExitStatus::from_wait_status(wait_status);
+  const TimePoint now = Clock::now();
+  const pid_t pid = slot.pid;
+  // What the worker wrote before it died belongs before the news of its death.
+  if (slot.out) slot.out->drain_and_close();
+  if (slot.err) slot.err->drain_and_close();
+  // Helpers the worker left in its process group go with it.
+  kill_group(slot);
+  slot.pid = 0;
+  slot.out.reset();
+  slot.err.reset();
+  slot.last_exit = status.describe();
+  const auto uptime = format_uptime(now - slot.started);
+
+  const bool requested = slot.state == WorkerState::kStopping || slot.state == WorkerState::kDraining;
+  RestartDecision decision;
+  if (!requested) {
+    std::uniform_real_distribution<double> jitter(0.0, 1.0);
+    decision = slot.restarts.on_exit(status, slot.started, now, jitter(rng_));
+  }
+  const Step step = next(slot.state, Event::kExited, decision);
+
+  if (requested) {
+    log_->info("worker {} (pid {}) stopped: {} after {}", slot.id, pid, slot.last_exit, uptime);
+  } else if (step.action == Action::kReportGiveUp) {
+    std::string tail;
+    for (const auto& line : slot.stderr_tail.lines()) tail += "\n    " + line;
+    log_->error("worker {} (pid {}) {} after {}; giving up: {}{}{}", slot.id, pid, slot.last_exit,
+                uptime, decision.reason, tail.empty() ? "" : "; its last stderr lines:", tail);
+  } else if (step.state == WorkerState::kStopped) {
+    log_->info("worker {} (pid {}) {} after {}; not restarted: {}", slot.id, pid, slot.last_exit,
+               uptime, decision.reason);
+  } else {
+    log_->warn("worker {} (pid {}) {} after {}; restarting {}", slot.id, pid, slot.last_exit, uptime,
+               decision.delay.count() == 0 ? std::string("now")
+                                           : fmt::format("in {}ms", decision.delay.count()));
+  }
+  perform(slot, step, decision);
+}
+
+void Supervisor::on_timer(Slot& slot) {
+  if (slot.state == WorkerState::kBackoff) {
+    perform(slot, next(slot.state, Event::kBackoffElapsed), {});
+  } else if (slot.state == WorkerState::kStarting) {
+    perform(slot, next(slot.state, Event::kReady), {});  // the ready delay is over
+  }
+}
+
+void Supervisor::perform(Slot& slot, Step step, const RestartDecision& decision) {
+  slot.state = step.state;
+  switch (step.action) {
+    case Action::kNone:
+      break;
+    case Action::kSpawn:
+      spawn(slot);
+      break;
+    case Action::kScheduleSpawn:
+      uv_timer_start(
+          slot.timer.get(),
+          [](uv_timer_t* t) {
+            auto* s = static_cast<Slot*>(t->data);
+            // The owning supervisor is reachable through the loop.
+            static_cast<Supervisor*>(t->loop->data)->on_timer(*s);
+          },
+          static_cast<uint64_t>(decision.delay.count()), 0);
+      break;
+    case Action::kSendStopSignal:
+      if (slot.pid > 0) ::kill(slot.pid, config_.worker.stop_signal);
+      break;
+    case Action::kKill:
+      kill_group(slot);
+      break;
+    case Action::kCancelTimer:
+      uv_timer_stop(slot.timer.get());
+      break;
+    case Action::kReportGiveUp:
+      // A socket of its own would hold connections nobody accepts.
+      sockets_.release_slot(slot.id);
+      break;
+  }
+}
+
+void Supervisor::start_output(Slot& slot, int* out_fd, int* err_fd) {
+  *out_fd = -1;
+  *err_fd = -1;
+  if (config_.worker.output == config::OutputMode::kInherit) return;
+  auto out = OutputPipe::create(&loop_, [this, &slot](std::string_view line) {
+    log_->info("[w{} {}] {}", slot.id, slot.pid, line);
+  });
+  auto err = OutputPipe::create(&loop_, [this, &slot](std::string_view line) {
+    slot.stderr_tail.push(line);
+    log_->info("[w{} {} err] {}", slot.id, slot.pid, line);
+  });
+  if (!out || !err) {
+    log_->error("worker {}: {}; its output goes to corral's own", slot.id,
+                (!out ? out.error() : err.error()).message);
+    return;
+  }
+  slot.out = std::move(*out);
+  slot.err = std::move(*err);
+  *out_fd = slot.out->write_end();
+  *err_fd = slot.err->write_end();
+}
+
+void Supervisor::spawn(Slot& slot) {
+  std::vector<SocketView> views;
+  auto fds = sockets_.fds_for_slot(slot.id);
+  if (fds) {
+    for (size_t i = 0; i < fds->size(); ++i) {
+      const auto& name = sockets_.names()[i];
+      views.push_back({name, (*fds)[i], sockets_.port(name)});
+    }
+  }
+  LaunchSpec spec = make_launch_spec(config_.worker, slot.id, views, inherited_env_);
+  start_output(slot, &spec.stdout_fd, &spec.stderr_fd);
+  slot.stderr_tail.clear();
+  slot.started = Clock::now();
+
+  Result<pid_t> pid = fds ? launch(spec) : Result<pid_t>(fds.error());
+  if (slot.out) slot.out->close_write_end();
+  if (slot.err) slot.err->close_write_end();
+  if (!pid) {
+    // Counts as a failed start: the restart policy and its limits apply.
+    slot.out.reset();
+    slot.err.reset();
+    slot.last_exit = pid.error().message;
+    std::uniform_real_distribution<double> jitter(0.0, 1.0);
+    RestartDecision decision =
+        slot.restarts.on_exit(ExitStatus{false, 127}, slot.started, Clock::now(), jitter(rng_));
+    Step step = next(WorkerState::kStarting, Event::kExited, decision);
+    log_->error("worker {}: {}", slot.id, slot.last_exit);
+    if (step.action == Action::kSpawn) {
+      // Never retry a failed exec in a tight loop.
+      decision.delay = config_.restart.backoff_initial;
+      step = {WorkerState::kBackoff, Action::kScheduleSpawn};
+    }
+    if (step.action == Action::kReportGiveUp) {
+      log_->error("worker {} gives up: {}", slot.id, decision.reason);
+    }
+    perform(slot, step, decision);
+    return;
+  }
+  slot.pid = *pid;
+  log_->info("worker {} started (pid {})", slot.id, slot.pid);
+  if (config_.worker.ready == config::ReadyMode::kStarted) {
+    perform(slot, next(slot.state, Event::kReady), {});
+  } else {
+    uv_timer_start(
+        slot.timer.get(),
+        [](uv_timer_t* t) {
+          static_cast<Supervisor*>(t->loop->data)->on_timer(*static_cast<Slot*>(t->data));
+        },
+        static_cast<uint64_t>(config_.worker.ready_delay.count()), 0);
+  }
+}
+
+void Supervisor::kill_group(const Slot& slot) {
+  // The worker leads its own group (set by the launcher); while any member
+  // lives, the kernel does not reuse that id, so this reaches only our tree.
+  if (slot.pid > 0) ::kill(-slot.pid, SIGKILL);
+}
+
+void Supervisor::stop_service(bool graceful, int exit_code) {
+  const bool first = !stopping_;
+  stopping_ = true;
+  exit_code_ = exit_code;
+  for (auto& slot : slots_) {
+    perform(*slot, next(slot->state, Event::kStop), {});
+    if (!graceful) perform(*slot, next(slot->state, Event::kDrainTimeout), {});
+  }
+  if (graceful && first) {
+    uv_timer_start(
+        drain_timer_.get(),
+        [](uv_timer_t* t) { static_cast<Supervisor*>(t->data)->on_drain_timeout(); },
+        static_cast<uint64_t>(config_.worker.drain_timeout.count()), 0);
+  }
+  check_finished();
+}
+
+void Supervisor::on_drain_timeout() {
+  int left = 0;
+  for (auto& slot : slots_) {
+    if (has_process(slot->state)) {
+      ++left;
+      perform(*slot, next(slot->state, Event::kDrainTimeout), {});
+    }
+  }
+  if (left > 0) {
+    log_->warn("drain timeout ({}ms) reached: killed {} worker{}",
+               config_.worker.drain_timeout.count(), left, left == 1 ? "" : "s");
+  }
+}
+
+void Supervisor::check_finished() {
+  if (quitting_) return;
+  int alive = 0, failed = 0, waiting = 0;
+  for (auto& slot : slots_) {
+    if (has_process(slot->state)) ++alive;
+    if (slot->state == WorkerState::kFailed) ++failed;
+    if (slot->state == WorkerState::kBackoff) ++waiting;
+  }
+  if (stopping_) {
+    if (alive == 0) {
+      log_->info("all workers stopped; exiting");
+      quit(exit_code_);
+    }
+    return;
+  }
+  if (alive > 0 || waiting > 0) return;
+  if (failed == static_cast<int>(slots_.size())) {
+    log_->error("every worker gave up after its crash-loop limit ({} restarts within {}ms); exiting",
+                config_.restart.max_restarts, config_.restart.window.count());
+    quit(1);
+  } else if (failed > 0) {
+    log_->error("no worker left running ({} gave up, the others exited); exiting", failed);
+    quit(1);
+  } else {
+    log_->info("every worker exited and the restart policy restarts none; exiting");
+    quit(0);
+  }
+}
+
+void Supervisor::quit(int exit_code) {
+  quitting_ = true;
+  exit_code_ = exit_code;
+  uv_stop(&loop_);
+}
+
+}  // namespace corral::supervisor
