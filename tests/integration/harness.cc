@@ -1,0 +1,240 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace corral::testing {
+
+std::string corral_binary() { return CORRAL_BINARY; }
+std::string example_server() { return EXAMPLE_SERVER; }
+std::string source_dir() { return CORRAL_SOURCE_DIR; }
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "corral-test-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::write(const std::string& name, const std::string& content, int mode) const {
+  const std::string path = file(name);
+  std::ofstream(path) << content;
+  ::chmod(path.c_str(), static_cast<mode_t>(mode));
+  return path;
+}
+
+Process::Process(std::vector<std::string> argv, std::vector<std::string> env) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  UniqueFd read_end(fds[0]);
+  UniqueFd write_end(fds[1]);
+  std::vector<std::string> full_env;
+  for (char** e = environ; *e != nullptr; ++e) full_env.emplace_back(*e);
+  for (auto& e : env) full_env.push_back(e);
+  std::vector<char*> cargv, cenv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  for (auto& e : full_env) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    // Own group: the test can kill corral's whole tree, and a Ctrl-C of
+    // the test runner does not reach it twice.
+    ::setpgid(0, 0);
+    ::dup2(write_end.get(), 1);
+    ::dup2(write_end.get(), 2);
+    int null_fd = ::open("/dev/null", O_RDONLY);
+    ::dup2(null_fd, 0);
+    ::execve(cargv[0], cargv.data(), cenv.data());
+    ::_exit(127);
+  }
+  out_ = std::move(read_end);
+}
+
+Process::~Process() {
+  if (!exit_code_) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+}
+
+void Process::signal(int signum) const { ::kill(pid_, signum); }
+
+bool Process::read_some(Millis timeout) {
+  if (!out_) return false;
+  pollfd p{out_.get(), POLLIN, 0};
+  int rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  if (rc <= 0) return true;  // timeout: not EOF
+  char buffer[8192];
+  ssize_t n = ::read(out_.get(), buffer, sizeof buffer);
+  if (n <= 0) {
+    if (!partial_.empty()) lines_.push_back(std::move(partial_));
+    partial_.clear();
+    out_.reset();
+    return false;
+  }
+  partial_.append(buffer, static_cast<size_t>(n));
+  size_t pos;
+  while ((pos = partial_.find('\n')) != std::string::npos) {
+    lines_.push_back(partial_.substr(0, pos));
+    partial_.erase(0, pos + 1);
+  }
+  return true;
+}
+
+std::optional<std::smatch> Process::wait_for_line(const std::string& regex, Millis timeout) {
+  const std::regex re(regex);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    while (scanned_ < lines_.size()) {
+      std::smatch m;
+      const std::string& line = lines_[scanned_++];
+      if (std::regex_search(line, m, re)) return m;
+    }
+    auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+    if (left <= 0ms) return std::nullopt;
+    if (!read_some(left) && scanned_ >= lines_.size()) return std::nullopt;
+  }
+}
+
+int Process::count_lines(const std::string& regex) const {
+  const std::regex re(regex);
+  int n = 0;
+  for (const auto& line : lines_) n += std::regex_search(line, re) ? 1 : 0;
+  return n;
+}
+
+std::optional<int> Process::wait_exit(Millis timeout) {
+  if (exit_code_) return exit_code_;
+  // A pidfd turns "the child exited" into an event to poll on, alongside
+  // its output.
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      while (read_some(50ms)) {
+      }
+      return exit_code_;
+    }
+    auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+    if (left <= 0ms) return std::nullopt;
+    if (out_) {
+      pollfd p[2] = {{out_.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+      ::poll(p, 2, static_cast<int>(left.count()));
+      if (p[0].revents != 0) read_some(0ms);
+    } else {
+      pollfd p{pidfd.get(), POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(left.count()));
+    }
+  }
+}
+
+std::string Process::output() const {
+  std::string all;
+  for (const auto& l : lines_) all += l + "\n";
+  return all + partial_;
+}
+
+Corral::Corral(std::vector<std::string> args, std::vector<std::string> env)
+    : process([&] {
+        args.insert(args.begin(), corral_binary());
+        return args;
+      }(), std::move(env)) {
+  auto m = process.wait_for_line(R"(starting \d+ workers? on [^=]+=[^ ]*:(\d+) )", 10s);
+  if (m) port = static_cast<uint16_t>(std::stoi((*m)[1]));
+}
+
+std::optional<HttpResponse> http_get(uint16_t port, const std::string& path, Millis timeout) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return std::nullopt;
+  const std::string request =
+      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) < 0) return std::nullopt;
+  std::string raw;
+  char buffer[8192];
+  for (;;) {
+    ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    raw.append(buffer, static_cast<size_t>(n));
+  }
+  const auto header_end = raw.find("\r\n\r\n");
+  if (raw.rfind("HTTP/1.", 0) != 0 || header_end == std::string::npos) return std::nullopt;
+  HttpResponse response;
+  response.status = std::atoi(raw.c_str() + 9);
+  response.headers = raw.substr(0, header_end);
+  response.body = raw.substr(header_end + 4);
+  return response;
+}
+
+bool eventually(const std::function<bool()>& condition, Millis timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return condition();
+}
+
+bool pid_alive(pid_t pid) {
+  // A zombie has exited; only a live process counts.
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content;
+  if (!std::getline(stat, content)) return false;
+  auto close_paren = content.rfind(')');
+  return close_paren != std::string::npos && content.size() > close_paren + 2 &&
+         content[close_paren + 2] != 'Z';
+}
+
+bool wait_pid_gone(pid_t pid, Millis timeout) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd) return errno == ESRCH;
+  pollfd p{pidfd.get(), POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
+}
+
+std::vector<pid_t> children_of(pid_t pid) {
+  std::vector<pid_t> result;
+  std::ifstream file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  pid_t child;
+  while (file >> child) result.push_back(child);
+  return result;
+}
+
+}  // namespace corral::testing

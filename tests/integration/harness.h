@@ -1,0 +1,101 @@
+// Test harness for integration tests: runs the real `corral` binary with
+// real workers on 127.0.0.1 ephemeral ports, follows its log to await events
+// (never fixed sleeps), and cleans up every process it started.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "base/unique_fd.h"
+
+namespace corral::testing {
+
+using namespace std::chrono_literals;
+using Millis = std::chrono::milliseconds;
+
+// Paths baked in by CMake.
+std::string corral_binary();
+std::string example_server();
+std::string source_dir();
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  // Writes a file (mode 0644 unless given) and returns its path.
+  std::string write(const std::string& name, const std::string& content, int mode = 0644) const;
+
+ private:
+  std::string path_;
+};
+
+// A running child process whose stdout and stderr are merged into one pipe
+// that the test reads line by line.
+class Process {
+ public:
+  // Starts argv[0] (a path) with `argv`; `env` entries are added to ours.
+  Process(std::vector<std::string> argv, std::vector<std::string> env = {});
+  ~Process();  // SIGKILLs the process (and its group) if still running, reaps it
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void signal(int signum) const;
+
+  // Reads output until a line matches; returns its match, or nullopt at the
+  // timeout or at EOF. Lines read are kept (output()).
+  std::optional<std::smatch> wait_for_line(const std::string& regex, Millis timeout = 10s);
+  // Counts lines matching `regex` among those read so far.
+  int count_lines(const std::string& regex) const;
+  // Waits for the process to exit; its exit code (128+sig when signalled),
+  // or nullopt at the timeout. Reads the remaining output meanwhile.
+  std::optional<int> wait_exit(Millis timeout = 10s);
+  std::string output() const;  // everything read so far
+
+ private:
+  bool read_some(Millis timeout);  // false at EOF
+  pid_t pid_ = -1;
+  UniqueFd out_;
+  std::string partial_;
+  std::vector<std::string> lines_;
+  size_t scanned_ = 0;
+  std::optional<int> exit_code_;
+};
+
+// corral run with the given arguments; waits until it logged its bound
+// sockets and returns the port of the first TCP one.
+struct Corral {
+  explicit Corral(std::vector<std::string> args, std::vector<std::string> env = {});
+  Process process;
+  uint16_t port = 0;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::string headers;
+};
+// One HTTP/1.1 request on a new connection to 127.0.0.1:port.
+std::optional<HttpResponse> http_get(uint16_t port, const std::string& path, Millis timeout = 5s);
+
+// Polls `condition` every few ms until true or the timeout: for facts
+// outside any log (a pid gone from /proc).
+bool eventually(const std::function<bool()>& condition, Millis timeout = 5s);
+
+bool pid_alive(pid_t pid);
+// Waits, through a pidfd (an event, not polling), until `pid` is gone.
+bool wait_pid_gone(pid_t pid, Millis timeout = 5s);
+// Children of `pid` according to /proc.
+std::vector<pid_t> children_of(pid_t pid);
+
+}  // namespace corral::testing
