@@ -173,7 +173,7 @@ Corral::Corral(std::vector<std::string> args, std::vector<std::string> env)
   if (m) port = static_cast<uint16_t>(std::stoi((*m)[1]));
 }
 
-std::optional<HttpResponse> http_get(uint16_t port, const std::string& path, Millis timeout) {
+UniqueFd send_request(uint16_t port, const std::string& path, Millis timeout) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   timeval tv{static_cast<time_t>(timeout.count() / 1000),
              static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
@@ -183,14 +183,19 @@ std::optional<HttpResponse> http_get(uint16_t port, const std::string& path, Mil
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return std::nullopt;
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return UniqueFd();
   const std::string request =
       "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) < 0) return std::nullopt;
+  if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) < 0) return UniqueFd();
+  return fd;
+}
+
+std::optional<HttpResponse> read_response(const UniqueFd& connection) {
+  if (!connection) return std::nullopt;
   std::string raw;
   char buffer[8192];
   for (;;) {
-    ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+    ssize_t n = ::recv(connection.get(), buffer, sizeof buffer, 0);
     if (n <= 0) break;
     raw.append(buffer, static_cast<size_t>(n));
   }
@@ -201,6 +206,10 @@ std::optional<HttpResponse> http_get(uint16_t port, const std::string& path, Mil
   response.headers = raw.substr(0, header_end);
   response.body = raw.substr(header_end + 4);
   return response;
+}
+
+std::optional<HttpResponse> http_get(uint16_t port, const std::string& path, Millis timeout) {
+  return read_response(send_request(port, path, timeout));
 }
 
 bool eventually(const std::function<bool()>& condition, Millis timeout) {

@@ -88,6 +88,10 @@ struct HttpResponse {
 // One HTTP/1.1 request on a new connection to 127.0.0.1:port.
 std::optional<HttpResponse> http_get(uint16_t port, const std::string& path, Millis timeout = 5s);
 
+// The same in two steps: send now, read the response later.
+UniqueFd send_request(uint16_t port, const std::string& path, Millis timeout = 5s);
+std::optional<HttpResponse> read_response(const UniqueFd& connection);
+
 // Polls `condition` every few ms until true or the timeout: for facts
 // outside any log (a pid gone from /proc).
 bool eventually(const std::function<bool()>& condition, Millis timeout = 5s);

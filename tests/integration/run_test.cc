@@ -116,14 +116,15 @@ window = "60s"
 TEST(Run, GracefulStopFinishesAnInFlightRequest) {
   Corral corral(example_args(1, "http=127.0.0.1:0"));
   ASSERT_TRUE(corral.process.wait_for_line(R"(worker 0 started)"));
-  std::optional<HttpResponse> slow;
-  std::thread client([&] { slow = http_get(corral.port, "/slow?ms=700", 10s); });
-  // The request is in flight once the server has it; give the connection a
-  // moment to be accepted by asking something else first on another one.
+  // The slow request goes first on its own connection; a quick one after it
+  // on another connection comes back only once the single-threaded server
+  // has taken the first one in.
+  UniqueFd slow_connection = send_request(corral.port, "/slow?ms=700", 10s);
+  ASSERT_TRUE(slow_connection);
   ASSERT_TRUE(http_get(corral.port, "/"));
   corral.process.signal(SIGTERM);
   auto code = corral.process.wait_exit(10s);
-  client.join();
+  auto slow = read_response(slow_connection);
   ASSERT_TRUE(code);
   EXPECT_EQ(*code, 0) << corral.process.output();
   ASSERT_TRUE(slow) << corral.process.output();
