@@ -17,7 +17,7 @@ Result<std::shared_ptr<spdlog::logger>> make_logger(const std::string& name,
   // Single-threaded sink: all logging happens on the loop's thread.
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_st>();
   auto logger = std::make_shared<spdlog::logger>(name, std::move(sink));
-  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  logger->set_pattern("%Y-%m-%d %H:%M:%S.%f %^%-5l%$ %v");
   logger->set_level(parsed);
   logger->flush_on(spdlog::level::trace);
   return logger;
