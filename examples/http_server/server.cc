@@ -1,0 +1,378 @@
+#include "server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace example {
+namespace {
+
+// epoll tags: the top two bits say what the event is for; connection tags
+// also carry a generation so that an event queued for a socket closed earlier
+// in the same batch is not applied to a new socket that reused its fd number.
+constexpr uint64_t kTagListener = 1ULL << 62;
+constexpr uint64_t kTagSignals = 2ULL << 62;
+constexpr uint64_t kTagConnection = 3ULL << 62;
+constexpr uint64_t kTagKindMask = 3ULL << 62;
+constexpr uint32_t kGenerationMask = (1U << 30) - 1;
+
+uint64_t ConnectionTag(int fd, uint32_t generation) {
+  return kTagConnection | (static_cast<uint64_t>(generation) << 32) | static_cast<uint32_t>(fd);
+}
+
+int64_t MonotonicNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+constexpr int kAcceptsPerWake = 32;   // then let siblings and clients have a turn
+constexpr int kServiceSteps = 16;     // per connection per turn
+constexpr int64_t kLingerMs = 2000;   // discard a closing client's input this long at most
+constexpr int64_t kAcceptPauseMs = 100;  // after EMFILE and the like
+
+void Warn(const char* what) { std::fprintf(stderr, "example_server: %s: %s\n", what, std::strerror(errno)); }
+
+}  // namespace
+
+Server::Server(Options options, Listener listener)
+    : options_(std::move(options)),
+      listener_(std::move(listener)),
+      handlers_(responses_, options_.argv, [this] { return OwnFds(); },
+                [this] { return listener_.fd.get(); }) {}
+
+corral::Status Server::Init() {
+  epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_) return corral::Error{std::string("epoll_create1: ") + std::strerror(errno)};
+
+  // Stop signals arrive through a signalfd, read by the loop. Start from the
+  // default disposition: a parent may have left them ignored, and an ignored
+  // signal never becomes pending, so the signalfd would not see it.
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  ::signal(SIGINT, SIG_DFL);
+  if (options_.ignore_term) {
+    ::signal(SIGTERM, SIG_IGN);
+  } else {
+    sigaddset(&stop, SIGTERM);
+    ::signal(SIGTERM, SIG_DFL);
+  }
+  if (sigprocmask(SIG_BLOCK, &stop, nullptr) != 0) {
+    return corral::Error{std::string("sigprocmask: ") + std::strerror(errno)};
+  }
+  signals_.reset(signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signals_) return corral::Error{std::string("signalfd: ") + std::strerror(errno)};
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kTagSignals;
+  if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, signals_.get(), &ev) != 0) {
+    return corral::Error{std::string("epoll_ctl(signalfd): ") + std::strerror(errno)};
+  }
+  if (!ListenerWatch(true)) return corral::Error{std::string("epoll_ctl(listener): ") + std::strerror(errno)};
+  if (options_.exit_after_ms) AddTimer(*options_.exit_after_ms, TimerKind::kExitAfter);
+  return corral::Ok{};
+}
+
+bool Server::ListenerWatch(bool on) {
+  if (!on) return epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.fd.get(), nullptr) == 0;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ev.data.u64 = kTagListener;
+  if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener_.fd.get(), &ev) == 0) return true;
+  ev.events = EPOLLIN;  // kernels before 4.5
+  return epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener_.fd.get(), &ev) == 0;
+}
+
+int Server::Run() {
+  constexpr int kMaxEvents = 256;
+  epoll_event events[kMaxEvents];
+  while (!exit_code_) {
+    if (draining_ && open_conns_ == 0) return 0;
+    int timeout = ready_.empty() ? NextTimeoutMs(MonotonicNs()) : 0;
+    int n = epoll_wait(epoll_.get(), events, kMaxEvents, timeout);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Warn("epoll_wait");
+      return 1;
+    }
+    responses_.Tick();
+    for (int i = 0; i < n && !exit_code_; ++i) {
+      uint64_t tag = events[i].data.u64;
+      switch (tag & kTagKindMask) {
+        case kTagListener: OnListenerReady(); break;
+        case kTagSignals: OnSignal(); break;
+        default: {
+          Connection* c = Find(static_cast<int>(tag & 0xffffffffU), (tag >> 32) & kGenerationMask);
+          if (c == nullptr) break;  // closed earlier in this batch
+          uint32_t e = events[i].events;
+          if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->readable = true;
+          if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) c->writable = true;
+          Service(*c);
+        }
+      }
+    }
+    // Connections that used up their budget last turn.
+    ready_now_.swap(ready_);
+    ready_.clear();
+    for (uint64_t tag : ready_now_) {
+      if (Connection* c = Find(static_cast<int>(tag & 0xffffffffU), (tag >> 32) & kGenerationMask)) Service(*c);
+    }
+    ready_now_.clear();
+    for (int64_t now = MonotonicNs(); !exit_code_ && !timers_.empty() && timers_.top().at_ns <= now;) {
+      Timer t = timers_.top();
+      timers_.pop();
+      OnTimer(t);
+    }
+  }
+  return *exit_code_;
+}
+
+void Server::OnListenerReady() {
+  for (int i = 0; i < kAcceptsPerWake && listener_.fd; ++i) {
+    int fd = accept4(listener_.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // a sibling took it, or none left
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // The listener is level-triggered: stop watching it for a moment
+        // rather than spin on an error that a closing connection will cure.
+        Warn("accept4 (pausing accepts)");
+        ListenerWatch(false);
+        AddTimer(kAcceptPauseMs, TimerKind::kResumeAccept);
+        return;
+      }
+      Warn("accept4");
+      return;
+    }
+    corral::UniqueFd sock(fd);
+    if (listener_.port >= 0) {
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    if (static_cast<size_t>(fd) >= conns_.size()) conns_.resize(static_cast<size_t>(fd) + 64);
+    if (!conns_[fd]) conns_[fd] = std::make_unique<Connection>();
+    Connection& c = *conns_[fd];
+    uint32_t generation = next_generation_++ & kGenerationMask;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = ConnectionTag(fd, generation);
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+      Warn("epoll_ctl(connection)");
+      continue;  // `sock` closes it
+    }
+    c.Open(std::move(sock), generation);
+    c.writable = true;  // readability is reported by epoll right away if data is there
+    ++open_conns_;
+  }
+}
+
+void Server::OnSignal() {
+  signalfd_siginfo info;
+  while (read(signals_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    if (draining_) _exit(128 + static_cast<int>(info.ssi_signo));  // second signal: now
+    BeginDrain();
+  }
+}
+
+// Graceful stop: no new connections; idle keep-alive connections close now;
+// the others finish the request in flight, answered with Connection: close.
+void Server::BeginDrain() {
+  draining_ = true;
+  if (listener_.fd) {
+    ListenerWatch(false);
+    listener_.fd.reset();
+  }
+  // Look at every connection once more: a request may sit unread in the
+  // socket; an idle one is closed (Service reads until EAGAIN, then closes).
+  for (auto& slot : conns_) {
+    if (slot && slot->is_open()) {
+      slot->readable = true;
+      Service(*slot);
+    }
+  }
+}
+
+void Server::OnTimer(const Timer& t) {
+  switch (t.kind) {
+    case TimerKind::kExitAfter:
+      exit_code_ = options_.exit_code;
+      return;
+    case TimerKind::kResumeAccept:
+      if (listener_.fd && !draining_) ListenerWatch(true);
+      return;
+    case TimerKind::kLingerEnd:
+      if (Connection* c = Find(t.fd, t.generation); c != nullptr && c->lingering) Close(*c);
+      return;
+    case TimerKind::kSlowReply: {
+      Connection* c = Find(t.fd, t.generation);
+      if (c == nullptr || !c->waiting) return;
+      const Connection::Deferred& d = c->deferred;
+      bool keep = d.keep_alive && !draining_;
+      ConnectionHeader conn = !keep ? ConnectionHeader::kClose
+                              : d.minor_version == 0 ? ConnectionHeader::kKeepAlive
+                                                     : ConnectionHeader::kNone;
+      handlers_.AppendSlowReply(c->out(), d.ms, conn, d.head_only);
+      if (!keep) c->close_after_flush = true;
+      c->waiting = false;
+      Service(*c);
+      return;
+    }
+  }
+}
+
+void Server::Service(Connection& c) {
+  for (int step = 0; step < kServiceSteps; ++step) {
+    if (c.lingering) {
+      // Write side is shut; read and drop until the client closes too, so
+      // that closing with unread input does not reset the connection before
+      // the client has read our last response.
+      for (int i = 0; i < kServiceSteps && c.readable; ++i) {
+        Connection::Io r = c.Read();
+        c.DropInput();
+        if (r == Connection::Io::kEof || r == Connection::Io::kError) return Close(c);
+      }
+      if (c.readable) break;  // more to drop next turn
+      return;
+    }
+
+    // 1. Send what is owed.
+    if (c.has_output() && c.writable && c.Flush() == Connection::Io::kError) return Close(c);
+    if (!c.has_output()) {
+      if (c.exit_after_flush) _exit(*c.exit_after_flush);
+      if (c.close_after_flush) return FinishClose(c);
+    } else if (c.pending_output() >= Connection::kOutputHighWater) {
+      return;  // the client is not reading; wait for EPOLLOUT
+    }
+
+    // 2. Answer complete requests already received (pipelining).
+    if (AnswerRequests(c)) continue;
+
+    // 3. Nothing owed: while draining, that is the moment to close.
+    if (draining_ && c.idle()) return Close(c);
+
+    // 4. Receive more.
+    if (c.peer_closed) {
+      if (!c.waiting && !c.has_output()) return Close(c);
+      return;
+    }
+    if (!c.readable || c.input_full()) return;
+    switch (c.Read()) {
+      case Connection::Io::kOk: break;
+      case Connection::Io::kAgain:
+        if (draining_ && c.idle()) return Close(c);
+        return;
+      case Connection::Io::kEof: c.peer_closed = true; break;
+      case Connection::Io::kError: return Close(c);
+    }
+  }
+  ready_.push_back(ConnectionTag(c.fd(), c.generation()));
+}
+
+bool Server::AnswerRequests(Connection& c) {
+  bool progress = false;
+  while (!c.waiting && !c.close_after_flush && c.pending_output() < Connection::kOutputHighWater) {
+    if (!c.SkipBody()) break;  // the rest of a body is still to come
+    std::string_view in = c.unparsed();
+    if (in.empty()) break;
+    Request r;
+    ParseStatus st = ParseRequest(in, &c.scanned, &r);
+    if (st == ParseStatus::kIncomplete) {
+      if (c.input_full()) st = ParseStatus::kTooLarge;
+      else break;
+    }
+    progress = true;
+    if (st != ParseStatus::kOk) {
+      int status = st == ParseStatus::kTooLarge      ? 431
+                   : st == ParseStatus::kUnsupported ? 501
+                   : st == ParseStatus::kBadVersion  ? 505
+                                                     : 400;
+      responses_.Append(c.out(), status, "text/plain", std::string(StatusText(status)) + "\n",
+                        ConnectionHeader::kClose);
+      c.close_after_flush = true;
+      c.Consume(in.size());
+      break;
+    }
+    c.Consume(r.head_size);
+    c.scanned = 0;
+    c.body_to_skip = r.content_length;
+    bool keep = r.keep_alive && !draining_;
+    ConnectionHeader conn = !keep ? ConnectionHeader::kClose
+                            : r.minor_version == 0 ? ConnectionHeader::kKeepAlive
+                                                   : ConnectionHeader::kNone;
+    Outcome o = handlers_.Handle(r, conn, c.out());
+    if (o.defer_ms) {
+      c.waiting = true;
+      c.deferred = {*o.defer_ms, r.keep_alive, r.minor_version, r.method == "HEAD"};
+      AddTimer(*o.defer_ms, TimerKind::kSlowReply, c.fd(), c.generation());
+    } else if (!keep) {
+      c.close_after_flush = true;
+    }
+    if (o.exit_code) {
+      c.exit_after_flush = o.exit_code;
+      c.close_after_flush = true;
+    }
+  }
+  return progress;
+}
+
+void Server::FinishClose(Connection& c) {
+  // Input we have not read (a pipelined request after Connection: close, the
+  // rest of a body) would make close() send RST, which can destroy the
+  // response in flight. Then shut the write side and drain for a while.
+  bool unread = !c.unparsed().empty() || c.body_to_skip > 0 || c.readable;
+  if (!unread || c.peer_closed) return Close(c);
+  shutdown(c.fd(), SHUT_WR);
+  c.lingering = true;
+  c.DropInput();
+  AddTimer(kLingerMs, TimerKind::kLingerEnd, c.fd(), c.generation());
+  Service(c);
+}
+
+void Server::Close(Connection& c) {
+  if (!c.is_open()) return;
+  // close() removes the fd from the epoll set (we never dup sockets).
+  c.Close();
+  --open_conns_;
+}
+
+Connection* Server::Find(int fd, uint32_t generation) {
+  if (fd < 0 || static_cast<size_t>(fd) >= conns_.size() || !conns_[fd]) return nullptr;
+  Connection* c = conns_[fd].get();
+  return c->is_open() && c->generation() == generation ? c : nullptr;
+}
+
+void Server::AddTimer(int64_t delay_ms, TimerKind kind, int fd, uint32_t generation) {
+  timers_.push(Timer{MonotonicNs() + delay_ms * 1'000'000, kind, fd, generation});
+}
+
+int Server::NextTimeoutMs(int64_t now_ns) const {
+  if (timers_.empty()) return -1;
+  int64_t wait_ns = timers_.top().at_ns - now_ns;
+  if (wait_ns <= 0) return 0;
+  int64_t ms = (wait_ns + 999'999) / 1'000'000;  // round up: never wake early
+  return ms > 3'600'000 ? 3'600'000 : static_cast<int>(ms);
+}
+
+std::map<int, std::string> Server::OwnFds() const {
+  std::map<int, std::string> fds;
+  if (listener_.fd) fds[listener_.fd.get()] = "listener";
+  if (epoll_) fds[epoll_.get()] = "epoll";
+  if (signals_) fds[signals_.get()] = "signalfd";
+  for (const auto& slot : conns_) {
+    if (slot && slot->is_open()) fds[slot->fd()] = "connection";
+  }
+  return fds;
+}
+
+}  // namespace example

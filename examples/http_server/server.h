@@ -1,0 +1,88 @@
+// The event loop: one thread, one epoll set holding the listening socket
+// (level-triggered, EPOLLEXCLUSIVE so sibling workers sharing it are not all
+// woken), a signalfd for SIGTERM/SIGINT, and every connection
+// (edge-triggered, registered once for both directions). Timers (/slow
+// replies, lingering closes, --exit-after-ms) live in a heap whose earliest
+// deadline bounds epoll_wait.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+#include "connection.h"
+#include "handlers.h"
+#include "listener.h"
+#include "options.h"
+#include "responses.h"
+
+namespace example {
+
+class Server {
+ public:
+  Server(Options options, Listener listener);
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Creates the epoll set and the signalfd (blocking SIGTERM/SIGINT).
+  corral::Status Init();
+
+  // Serves until a graceful stop completes (returns 0) or --exit-after-ms
+  // fires (returns its code). A second stop signal _exit()s at once with
+  // 128 + the signal number.
+  int Run();
+
+ private:
+  enum class TimerKind : uint8_t { kSlowReply, kLingerEnd, kResumeAccept, kExitAfter };
+  struct Timer {
+    int64_t at_ns;
+    TimerKind kind;
+    int fd;
+    uint32_t generation;
+    friend bool operator>(const Timer& a, const Timer& b) { return a.at_ns > b.at_ns; }
+  };
+
+  void OnListenerReady();
+  void OnSignal();
+  void OnTimer(const Timer& t);
+  void BeginDrain();
+
+  // Drives one connection as far as it can go without blocking: sends
+  // pending output, answers buffered requests, reads more. Bounded per call;
+  // a connection with more to do is queued in ready_ for the next turn.
+  void Service(Connection& c);
+  // Answers the complete requests in c's input; true if it made progress.
+  bool AnswerRequests(Connection& c);
+  void FinishClose(Connection& c);  // after a Connection: close reply is sent
+  void Close(Connection& c);
+
+  Connection* Find(int fd, uint32_t generation);
+  void AddTimer(int64_t delay_ms, TimerKind kind, int fd = -1, uint32_t generation = 0);
+  int NextTimeoutMs(int64_t now_ns) const;
+  bool ListenerWatch(bool on);
+  std::map<int, std::string> OwnFds() const;
+
+  Options options_;
+  Listener listener_;
+  corral::UniqueFd epoll_;
+  corral::UniqueFd signals_;
+  Responses responses_;
+  Handlers handlers_;
+
+  std::vector<std::unique_ptr<Connection>> conns_;  // indexed by fd number
+  size_t open_conns_ = 0;
+  uint32_t next_generation_ = 1;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  std::vector<uint64_t> ready_;  // epoll tags of connections to service again
+  std::vector<uint64_t> ready_now_;
+  bool draining_ = false;
+  std::optional<int> exit_code_;
+};
+
+}  // namespace example
