@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/address.h"
@@ -26,6 +27,8 @@ struct SocketConfig {
   Address listen;
   SocketMode mode = SocketMode::kShared;
   int backlog = 1024;
+
+  bool operator==(const SocketConfig&) const = default;
 };
 
 struct WorkerConfig {
@@ -39,6 +42,8 @@ struct WorkerConfig {
   Duration ready_delay{0};  // for ReadyMode::kDelay
   Duration ready_timeout{30'000};
   OutputMode output = OutputMode::kCapture;
+
+  bool operator==(const WorkerConfig&) const = default;
 };
 
 struct RestartConfig {
@@ -48,6 +53,8 @@ struct RestartConfig {
   Duration min_uptime{5'000};
   int max_restarts = 10;
   Duration window{60'000};
+
+  bool operator==(const RestartConfig&) const = default;
 };
 
 struct Config {
@@ -56,11 +63,25 @@ struct Config {
   WorkerConfig worker;
   RestartConfig restart;
   std::vector<SocketConfig> sockets;
+
+  bool operator==(const Config&) const = default;
 };
 
-// Names for printing and parsing.
+// The names used in the TOML file: "on-failure", "reuseport", "capture",
+// "delay" (whose duration lives in WorkerConfig::ready_delay).
 const char* to_string(RestartPolicy);
 const char* to_string(SocketMode);
+const char* to_string(ReadyMode);
 const char* to_string(OutputMode);
+
+// The reverse of to_string; nullopt for any other text.
+std::optional<RestartPolicy> parse_restart_policy(std::string_view text);
+std::optional<SocketMode> parse_socket_mode(std::string_view text);
+std::optional<OutputMode> parse_output_mode(std::string_view text);
+
+// Names users choose: the service name becomes part of file and shared
+// memory names, a socket name part of {fd:NAME} and LISTEN_FDNAMES.
+bool is_valid_service_name(std::string_view name);  // [A-Za-z0-9_.-]{1,64}
+bool is_valid_socket_name(std::string_view name);   // [A-Za-z0-9_-]{1,64}
 
 }  // namespace corral::config

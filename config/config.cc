@@ -1,0 +1,88 @@
+#include "config/config.h"
+
+namespace corral::config {
+namespace {
+
+// 64 keeps derived paths ($XDG_RUNTIME_DIR/corral/NAME.sock) well inside
+// the 107 bytes a unix socket path may have.
+constexpr size_t kMaxNameLength = 64;
+
+bool is_name(std::string_view name, std::string_view extra) {
+  if (name.empty() || name.size() > kMaxNameLength) return false;
+  for (char c : name) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && extra.find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const char* to_string(RestartPolicy p) {
+  switch (p) {
+    case RestartPolicy::kAlways:
+      return "always";
+    case RestartPolicy::kOnFailure:
+      return "on-failure";
+    case RestartPolicy::kNever:
+      return "never";
+  }
+  return "?";
+}
+
+const char* to_string(SocketMode m) {
+  switch (m) {
+    case SocketMode::kShared:
+      return "shared";
+    case SocketMode::kReuseport:
+      return "reuseport";
+  }
+  return "?";
+}
+
+const char* to_string(ReadyMode m) {
+  switch (m) {
+    case ReadyMode::kStarted:
+      return "started";
+    case ReadyMode::kDelay:
+      return "delay";
+  }
+  return "?";
+}
+
+const char* to_string(OutputMode m) {
+  switch (m) {
+    case OutputMode::kCapture:
+      return "capture";
+    case OutputMode::kInherit:
+      return "inherit";
+  }
+  return "?";
+}
+
+std::optional<RestartPolicy> parse_restart_policy(std::string_view text) {
+  for (auto p : {RestartPolicy::kAlways, RestartPolicy::kOnFailure, RestartPolicy::kNever}) {
+    if (text == to_string(p)) return p;
+  }
+  return std::nullopt;
+}
+
+std::optional<SocketMode> parse_socket_mode(std::string_view text) {
+  for (auto m : {SocketMode::kShared, SocketMode::kReuseport}) {
+    if (text == to_string(m)) return m;
+  }
+  return std::nullopt;
+}
+
+std::optional<OutputMode> parse_output_mode(std::string_view text) {
+  for (auto m : {OutputMode::kCapture, OutputMode::kInherit}) {
+    if (text == to_string(m)) return m;
+  }
+  return std::nullopt;
+}
+
+bool is_valid_service_name(std::string_view name) { return is_name(name, "_.-"); }
+
+bool is_valid_socket_name(std::string_view name) { return is_name(name, "_-"); }
+
+}  // namespace corral::config

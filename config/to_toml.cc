@@ -1,0 +1,116 @@
+// to_toml: the effective configuration, every default written out, in the
+// same keys and layout a user writes, so `corral check` output can be
+// pasted back into a file.
+
+#include <fmt/format.h>
+
+#include "config/duration.h"
+#include "config/loader.h"
+#include "config/signals.h"
+
+namespace corral::config {
+namespace {
+
+// A TOML basic string.
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          out += fmt::format("\\u{:04X}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string key(std::string_view k) {
+  const bool bare = !k.empty() && k.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                      "abcdefghijklmnopqrstuvwxyz"
+                                                      "0123456789_-") == std::string_view::npos;
+  return bare ? std::string(k) : quote(k);
+}
+
+std::string duration(Duration d) { return quote(format_duration(d)); }
+
+void write_worker(const WorkerConfig& w, std::string& out) {
+  out += "[worker]\n";
+  out += "command = [";
+  for (size_t i = 0; i < w.command.size(); ++i) out += (i > 0 ? ", " : "") + quote(w.command[i]);
+  out += "]\n";
+  out += fmt::format("count = {}\n", w.count ? std::to_string(*w.count) : quote("auto"));
+  if (w.cwd.empty()) {
+    out += "# cwd unset: workers start in corral's working directory\n";
+  } else {
+    out += fmt::format("cwd = {}\n", quote(w.cwd));
+  }
+  out += "env = {";
+  bool first = true;
+  for (const auto& [k, v] : w.env) {
+    out += fmt::format("{} {} = {}", first ? "" : ",", key(k), quote(v));
+    first = false;
+  }
+  out += w.env.empty() ? "}\n" : " }\n";
+  const char* signal = signal_name(w.stop_signal);
+  out += fmt::format("stop_signal = {}\n",
+                     quote(*signal != '\0' ? signal : std::to_string(w.stop_signal)));
+  out += fmt::format("drain_timeout = {}\n", duration(w.drain_timeout));
+  out += fmt::format("ready = {}\n", w.ready == ReadyMode::kDelay
+                                         ? quote("delay:" + format_duration(w.ready_delay))
+                                         : quote(to_string(w.ready)));
+  out += fmt::format("ready_timeout = {}\n", duration(w.ready_timeout));
+  out += fmt::format("output = {}\n", quote(to_string(w.output)));
+}
+
+void write_restart(const RestartConfig& r, std::string& out) {
+  out += "[restart]\n";
+  out += fmt::format("policy = {}\n", quote(to_string(r.policy)));
+  out += fmt::format("backoff_initial = {}\n", duration(r.backoff_initial));
+  out += fmt::format("backoff_max = {}\n", duration(r.backoff_max));
+  out += fmt::format("min_uptime = {}\n", duration(r.min_uptime));
+  out += fmt::format("max_restarts = {}\n", r.max_restarts);
+  out += fmt::format("window = {}\n", duration(r.window));
+}
+
+void write_socket(const SocketConfig& s, std::string& out) {
+  out += "[[socket]]\n";
+  out += fmt::format("name = {}\n", quote(s.name));
+  out += fmt::format("listen = {}\n", quote(s.listen.to_string()));
+  out += fmt::format("mode = {}\n", quote(to_string(s.mode)));
+  out += fmt::format("backlog = {}\n", s.backlog);
+}
+
+}  // namespace
+
+std::string to_toml(const Config& config) {
+  std::string out = fmt::format("name = {}\n\n", quote(config.name));
+  write_worker(config.worker, out);
+  out += '\n';
+  write_restart(config.restart, out);
+  for (const SocketConfig& s : config.sockets) {
+    out += '\n';
+    write_socket(s, out);
+  }
+  return out;
+}
+
+}  // namespace corral::config
