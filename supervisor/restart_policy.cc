@@ -54,12 +54,12 @@ RestartDecision RestartTracker::on_exit(ExitStatus status, TimePoint started, Ti
   if (uptime >= config_.min_uptime) {
     early_exits_ = 0;
     return {Kind::kRestart, milliseconds{0},
-            fmt::format("{} after {}; restarting now", exit, config::format_duration(uptime))};
+            fmt::format("{}; up {}, restarting now", exit, config::format_duration(uptime))};
   }
   if (early_exits_ < INT_MAX) ++early_exits_;
   const milliseconds delay = backoff(jitter);
   return {Kind::kRestart, delay,
-          fmt::format("{} after {}, early exit {} in a row; restarting in {}", exit,
+          fmt::format("{}; up {}, early exit {} in a row, restarting in {}", exit,
                       config::format_duration(uptime), early_exits_,
                       config::format_duration(delay))};
 }

@@ -15,6 +15,11 @@
 //                         stops quietly;
 //       window = 0        nothing earlier lies inside the window, so with
 //                         max_restarts >= 1 the limit never triggers.
+//     Backoff slows a crash loop down, and once the delays exceed
+//     window / max_restarts the limit is out of reach: a worker that dies at
+//     once then retries at the backoff_max pace forever. With the defaults
+//     (30s cap, 10 within 60s) that is what happens; a cap below 6s makes
+//     the same loop give up after its tenth restart.
 //  3. Delay. A worker that stayed up at least `min_uptime` is replaced at
 //     once (delay 0, no jitter): a long-lived worker that crashes is not a
 //     crash loop, and restart latency is what users wait on. Consecutive
