@@ -32,7 +32,9 @@ RestartDecision RestartTracker::on_exit(ExitStatus status, TimePoint started, Ti
     case config::RestartPolicy::kNever:
       return {Kind::kStop, milliseconds{0}, exit + "; restart policy is never"};
     case config::RestartPolicy::kOnFailure:
-      if (status.clean()) return {Kind::kStop, milliseconds{0}, exit + "; restart policy is on-failure"};
+      if (status.clean()) {
+        return {Kind::kStop, milliseconds{0}, exit + "; restart policy is on-failure"};
+      }
       break;
     case config::RestartPolicy::kAlways:
       break;
