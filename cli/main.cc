@@ -2,6 +2,10 @@
 // the command line onto the sub-commands in cli/commands.h.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 
@@ -24,14 +28,29 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--listen", run.listen, "listening socket [NAME=]ADDR (repeatable)");
   run_cmd->add_option("--name", run.name, "service name");
   run_cmd->add_option("--log-level", run.log_level, "trace, debug, info, warn, error, off");
-  run_cmd->add_option("command", run.command, "the worker command, after --");
+  run_cmd->footer("The worker command follows `--`: corral run --listen :8080 -- ./server --fd {fd:http}");
 
   std::string check_file;
   CLI::App* check_cmd = app.add_subcommand("check", "validate a configuration, print effective values");
   check_cmd->add_option("file", check_file, "TOML configuration file")->required();
 
+  // Everything after the first `--` is the worker's command, taken verbatim
+  // (CLI11 would still try to match options like `--fd` in it).
+  std::vector<std::string> args;
+  bool after_separator = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (!after_separator && arg == "--") {
+      after_separator = true;
+    } else if (after_separator) {
+      run.command.push_back(std::move(arg));
+    } else {
+      args.push_back(std::move(arg));
+    }
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes the vector reversed
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;

@@ -49,10 +49,16 @@ RestartDecision RestartTracker::on_exit(ExitStatus status, TimePoint started, Ti
             fmt::format("{}; {} restarts within {}, giving up", exit, config_.max_restarts,
                         config::format_duration(config_.window))};
   }
+  const auto uptime = non_negative(std::chrono::duration_cast<milliseconds>(now - started));
+  if (uptime < config_.min_uptime && early_exits_ >= config_.max_restarts &&
+      config_.max_restarts > 0) {
+    return {Kind::kGiveUp, milliseconds{0},
+            fmt::format("{}; {} early exits in a row (never up {}), giving up", exit,
+                        early_exits_ + 1, config::format_duration(config_.min_uptime))};
+  }
   recent_.push_back(now);
   ++restarts_;
 
-  const auto uptime = non_negative(std::chrono::duration_cast<milliseconds>(now - started));
   if (uptime >= config_.min_uptime) {
     early_exits_ = 0;
     return {Kind::kRestart, milliseconds{0},

@@ -16,10 +16,11 @@
 //       window = 0        nothing earlier lies inside the window, so with
 //                         max_restarts >= 1 the limit never triggers.
 //     Backoff slows a crash loop down, and once the delays exceed
-//     window / max_restarts the limit is out of reach: a worker that dies at
-//     once then retries at the backoff_max pace forever. With the defaults
-//     (30s cap, 10 within 60s) that is what happens; a cap below 6s makes
-//     the same loop give up after its tenth restart.
+//     window / max_restarts the window alone is out of reach. So a restart
+//     is also refused after max_restarts consecutive early exits (each up
+//     less than min_uptime): a worker that dies at once gives up after
+//     max_restarts restarts whatever the backoff (with the defaults, after
+//     about 51s), as PM2 and supervisord do, instead of retrying forever.
 //  3. Delay. A worker that stayed up at least `min_uptime` is replaced at
 //     once (delay 0, no jitter): a long-lived worker that crashes is not a
 //     crash loop, and restart latency is what users wait on. Consecutive
