@@ -129,6 +129,7 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
       case NumberError::kNone:
         break;
       case NumberError::kMissing:
+        if (next_unit > 0) return fail(fmt::format("has an unexpected '{}'", rest.front()));
         return fail("is not a duration: write a number and a unit, e.g. \"1m30s\"");
       case NumberError::kTooLarge:
         return fail("is too large");

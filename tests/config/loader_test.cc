@@ -1,0 +1,463 @@
+#include "config/loader.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace corral::config {
+namespace {
+
+using namespace std::chrono_literals;
+
+Config load(const std::string& text) {
+  auto c = load_toml(text, "web.toml");
+  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
+  return c.ok() ? *c : Config{};
+}
+
+std::string load_error(const std::string& text) {
+  auto c = load_toml(text, "web.toml");
+  EXPECT_FALSE(c.ok()) << text;
+  return c.ok() ? "" : c.error().message;
+}
+
+TEST(LoadToml, EmptyFileGivesTheDefaults) {
+  const Config c = load("");
+  Config expected;
+  expected.source = "web.toml";
+  EXPECT_EQ(c, expected);
+  EXPECT_EQ(c.name, "corral");
+  EXPECT_TRUE(c.worker.command.empty());
+  EXPECT_EQ(c.worker.count, std::nullopt);
+  EXPECT_EQ(c.worker.stop_signal, SIGTERM);
+  EXPECT_EQ(c.worker.drain_timeout, 30s);
+  EXPECT_EQ(c.worker.ready, ReadyMode::kStarted);
+  EXPECT_EQ(c.worker.ready_timeout, 30s);
+  EXPECT_EQ(c.worker.output, OutputMode::kCapture);
+  EXPECT_EQ(c.restart.policy, RestartPolicy::kAlways);
+  EXPECT_EQ(c.restart.backoff_initial, 100ms);
+  EXPECT_EQ(c.restart.backoff_max, 30s);
+  EXPECT_EQ(c.restart.min_uptime, 5s);
+  EXPECT_EQ(c.restart.max_restarts, 10);
+  EXPECT_EQ(c.restart.window, 60s);
+  EXPECT_TRUE(c.sockets.empty());
+}
+
+TEST(LoadToml, EveryKey) {
+  const Config c = load(R"(
+name = "web"
+
+[worker]
+command = ["./server", "--fd", "{fd:http}"]
+count = 4
+cwd = "/srv/app"
+env = { APP_ENV = "production", "WITH SPACE" = "x" }
+stop_signal = "SIGINT"
+drain_timeout = "10s"
+ready = "delay:2s"
+ready_timeout = "1m"
+output = "inherit"
+
+[restart]
+policy = "on-failure"
+backoff_initial = "250ms"
+backoff_max = "1m"
+min_uptime = "10s"
+max_restarts = 0
+window = "5m"
+
+[[socket]]
+name = "http"
+listen = "0.0.0.0:8080"
+mode = "reuseport"
+backlog = 4096
+
+[[socket]]
+name = "admin"
+listen = "unix:/run/web-admin.sock"
+)");
+  EXPECT_EQ(c.name, "web");
+  EXPECT_EQ(c.source, "web.toml");
+  EXPECT_EQ(c.worker.command, (std::vector<std::string>{"./server", "--fd", "{fd:http}"}));
+  EXPECT_EQ(c.worker.count, 4);
+  EXPECT_EQ(c.worker.cwd, "/srv/app");
+  EXPECT_EQ(c.worker.env,
+            (std::map<std::string, std::string>{{"APP_ENV", "production"}, {"WITH SPACE", "x"}}));
+  EXPECT_EQ(c.worker.stop_signal, SIGINT);
+  EXPECT_EQ(c.worker.drain_timeout, 10s);
+  EXPECT_EQ(c.worker.ready, ReadyMode::kDelay);
+  EXPECT_EQ(c.worker.ready_delay, 2s);
+  EXPECT_EQ(c.worker.ready_timeout, 60s);
+  EXPECT_EQ(c.worker.output, OutputMode::kInherit);
+  EXPECT_EQ(c.restart.policy, RestartPolicy::kOnFailure);
+  EXPECT_EQ(c.restart.backoff_initial, 250ms);
+  EXPECT_EQ(c.restart.backoff_max, 60s);
+  EXPECT_EQ(c.restart.min_uptime, 10s);
+  EXPECT_EQ(c.restart.max_restarts, 0);
+  EXPECT_EQ(c.restart.window, 5min);
+  ASSERT_EQ(c.sockets.size(), 2u);
+  EXPECT_EQ(c.sockets[0].name, "http");
+  EXPECT_EQ(c.sockets[0].listen.to_string(), "0.0.0.0:8080");
+  EXPECT_EQ(c.sockets[0].mode, SocketMode::kReuseport);
+  EXPECT_EQ(c.sockets[0].backlog, 4096);
+  EXPECT_EQ(c.sockets[1].name, "admin");
+  EXPECT_EQ(c.sockets[1].listen.kind, Address::Kind::kUnix);
+  EXPECT_EQ(c.sockets[1].listen.path, "/run/web-admin.sock");
+  EXPECT_EQ(c.sockets[1].mode, SocketMode::kShared);
+  EXPECT_EQ(c.sockets[1].backlog, 1024);
+}
+
+TEST(LoadToml, CountAuto) {
+  EXPECT_EQ(load("[worker]\ncount = \"auto\"\n").worker.count, std::nullopt);
+  EXPECT_EQ(load("[worker]\ncount = 1\n").worker.count, 1);
+  EXPECT_EQ(load("[worker]\ncount = 4096\n").worker.count, 4096);
+}
+
+TEST(LoadToml, StopSignalForms) {
+  EXPECT_EQ(load("[worker]\nstop_signal = \"TERM\"\n").worker.stop_signal, SIGTERM);
+  EXPECT_EQ(load("[worker]\nstop_signal = \"SIGQUIT\"\n").worker.stop_signal, SIGQUIT);
+  EXPECT_EQ(load("[worker]\nstop_signal = \"2\"\n").worker.stop_signal, 2);
+  EXPECT_EQ(load("[worker]\nstop_signal = 10\n").worker.stop_signal, 10);
+}
+
+TEST(LoadToml, ReadyStartedAndZeroDelay) {
+  EXPECT_EQ(load("[worker]\nready = \"started\"\n").worker.ready, ReadyMode::kStarted);
+  const Config c = load("[worker]\nready = \"delay:0\"\n");
+  EXPECT_EQ(c.worker.ready, ReadyMode::kDelay);
+  EXPECT_EQ(c.worker.ready_delay, 0ms);
+}
+
+TEST(LoadToml, DottedKeysAndSubtablesAreTheSameTables) {
+  const Config c = load("worker.count = 3\n[worker.env]\nA = \"1\"\n");
+  EXPECT_EQ(c.worker.count, 3);
+  EXPECT_EQ(c.worker.env.at("A"), "1");
+}
+
+TEST(LoadToml, InlineArrayOfSocketTables) {
+  const Config c = load(R"(socket = [{ name = "a", listen = ":1" }, { name = "b", listen = ":2" }])");
+  ASSERT_EQ(c.sockets.size(), 2u);
+  EXPECT_EQ(c.sockets[1].listen.port, 2);
+}
+
+TEST(LoadToml, ZeroDurationsAreAllowed) {
+  const Config c = load("[restart]\nbackoff_initial = \"0\"\nwindow = \"0s\"\n");
+  EXPECT_EQ(c.restart.backoff_initial, 0ms);
+  EXPECT_EQ(c.restart.window, 0ms);
+}
+
+// --- Unknown and unsupported keys ---------------------------------------
+
+TEST(LoadTomlErrors, UnknownKeyInWorkerSuggestsTheNearOne) {
+  EXPECT_EQ(load_error("name = \"web\"\n\n[worker]\ncount = 2\n\n\n\n\n\n\n\n  drain_timout = \"5s\"\n"),
+            "web.toml:12:3: unknown key 'drain_timout' in [worker]; did you mean "
+            "'drain_timeout'?");
+}
+
+TEST(LoadTomlErrors, UnknownKeyWithoutANearOneListsTheKeys) {
+  EXPECT_EQ(load_error("[restart]\nfoo = 1\n"),
+            "web.toml:2:1: unknown key 'foo' in [restart]; its keys are policy, backoff_initial, "
+            "backoff_max, min_uptime, max_restarts, window");
+  EXPECT_EQ(load_error("[[socket]]\nlisten = \":1\"\nport = 1\n"),
+            "web.toml:3:1: unknown key 'port' in [[socket]]; its keys are name, listen, mode, "
+            "backlog");
+}
+
+TEST(LoadTomlErrors, UnknownTopLevelNames) {
+  EXPECT_EQ(load_error("nmae = \"x\"\n"), "web.toml:1:1: unknown key 'nmae'; did you mean 'name'?");
+  EXPECT_EQ(load_error("[workers]\ncount = 2\n"),
+            "web.toml:1:2: unknown table [workers]; did you mean [worker]?");
+  EXPECT_EQ(load_error("[[sockets]]\nlisten = \":80\"\n"),
+            "web.toml:1:3: unknown table [[sockets]]; did you mean [[socket]]?");
+  EXPECT_EQ(load_error("[restrat]\n"),
+            "web.toml:1:2: unknown table [restrat]; did you mean [restart]?");
+  EXPECT_EQ(load_error("[logging]\n"),
+            "web.toml:1:2: unknown table [logging]; the file may contain 'name', [worker], "
+            "[restart], [[socket]]");
+}
+
+TEST(LoadTomlErrors, KeyInTheWrongTableSaysWhereItBelongs) {
+  EXPECT_EQ(load_error("command = [\"./server\"]\n"),
+            "web.toml:1:1: unknown key 'command'; it belongs in [worker]");
+  EXPECT_EQ(load_error("[worker]\nmax_restarts = 3\n"),
+            "web.toml:2:1: unknown key 'max_restarts' in [worker]; it belongs in [restart]");
+  EXPECT_EQ(load_error("[worker]\nlisten = \":80\"\n"),
+            "web.toml:2:1: unknown key 'listen' in [worker]; it belongs in [[socket]]");
+}
+
+TEST(LoadTomlErrors, NotYetSupportedKeysAreRefused) {
+  EXPECT_EQ(load_error("[worker]\nuser = \"www-data\"\n"),
+            "web.toml:2:1: [worker] user is not supported in this version");
+  EXPECT_EQ(load_error("[worker]\nheartbeat_timeout = \"10s\"\n"),
+            "web.toml:2:1: [worker] heartbeat_timeout is not supported in this version");
+  EXPECT_EQ(load_error("[worker]\nmax_memory = \"512MiB\"\n"),
+            "web.toml:2:1: [worker] max_memory is not supported in this version");
+  EXPECT_EQ(load_error("[autoscale]\nmin = 2\n"),
+            "web.toml:1:2: [autoscale] is not supported in this version");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\n"),
+            "web.toml:1:3: [autoscale] is not supported in this version");
+  EXPECT_EQ(load_error("[admin]\nsocket = \"/tmp/x.sock\"\n"),
+            "web.toml:1:2: [admin] is not supported in this version");
+  EXPECT_EQ(load_error("[metrics]\nlisten = \"127.0.0.1:9464\"\n"),
+            "web.toml:1:2: [metrics] is not supported in this version");
+}
+
+TEST(LoadTomlErrors, TyposOfUnsupportedKeysStillGetASuggestion) {
+  EXPECT_EQ(load_error("[worker]\nhearbeat_timeout = \"10s\"\n"),
+            "web.toml:2:1: unknown key 'hearbeat_timeout' in [worker]; did you mean "
+            "'heartbeat_timeout'?");
+}
+
+// --- Types ----------------------------------------------------------------
+
+TEST(LoadTomlErrors, CountType) {
+  EXPECT_EQ(load_error("name = \"web\"\n\n[worker]\ncount = \"lots\"\n"),
+            "web.toml:4:9: [worker] count must be an integer or \"auto\", not a string \"lots\"");
+  EXPECT_EQ(load_error("[worker]\ncount = 2.5\n"),
+            "web.toml:2:9: [worker] count must be an integer or \"auto\", not a float 2.5");
+  EXPECT_EQ(load_error("[worker]\ncount = true\n"),
+            "web.toml:2:9: [worker] count must be an integer or \"auto\", not a boolean true");
+}
+
+TEST(LoadTomlErrors, CommandTypes) {
+  EXPECT_EQ(load_error("[worker]\ncommand = \"./server --port 80\"\n"),
+            "web.toml:2:11: [worker] command must be an array of strings like [\"./server\", "
+            "\"--port\", \"8080\"], not a string \"./server --port 80\"");
+  EXPECT_EQ(load_error("[worker]\ncommand = []\n"),
+            "web.toml:2:11: [worker] command must not be empty");
+  EXPECT_EQ(load_error("[worker]\ncommand = [\"./server\", 8080]\n"),
+            "web.toml:2:24: [worker] command[1] must be a string, not an integer 8080");
+  EXPECT_EQ(load_error("[worker]\ncommand = [\"\", \"x\"]\n"),
+            "web.toml:2:12: [worker] command[0], the program to run, must not be empty");
+}
+
+TEST(LoadTomlErrors, EnvTypes) {
+  EXPECT_EQ(load_error("[worker]\nenv = [\"A=1\"]\n"),
+            "web.toml:2:7: [worker] env must be a table of strings like { APP_ENV = "
+            "\"production\" }, not an array");
+  EXPECT_EQ(load_error("[worker]\nenv = { PORT = 8080 }\n"),
+            "web.toml:2:16: [worker] env.PORT must be a string, not an integer 8080 (put it in "
+            "quotes)");
+  EXPECT_EQ(load_error("[worker]\nenv = { X = { Y = \"1\" } }\n"),
+            "web.toml:2:13: [worker] env.X must be a string, not a table");
+  EXPECT_EQ(load_error("[worker.env]\n\"A=B\" = \"1\"\n"),
+            "web.toml:2:1: [worker] env key 'A=B' is not a valid variable name");
+}
+
+TEST(LoadTomlErrors, ScalarTypes) {
+  EXPECT_EQ(load_error("name = 3\n"), "web.toml:1:8: name must be a string, not an integer 3");
+  EXPECT_EQ(load_error("[worker]\ncwd = false\n"),
+            "web.toml:2:7: [worker] cwd must be a string, not a boolean false");
+  EXPECT_EQ(load_error("[worker]\nstop_signal = true\n"),
+            "web.toml:2:15: [worker] stop_signal must be a signal name like \"SIGTERM\", not a "
+            "boolean true");
+  EXPECT_EQ(load_error("[worker]\ndrain_timeout = 30\n"),
+            "web.toml:2:17: [worker] drain_timeout must be a duration string like \"30s\", not an "
+            "integer 30");
+  EXPECT_EQ(load_error("[restart]\nmax_restarts = \"10\"\n"),
+            "web.toml:2:16: [restart] max_restarts must be an integer, not a string \"10\"");
+  EXPECT_EQ(load_error("[[socket]]\nlisten = 8080\n"),
+            "web.toml:2:10: [[socket]] listen must be a string, not an integer 8080");
+  EXPECT_EQ(load_error("[[socket]]\nlisten = \":1\"\nbacklog = \"big\"\n"),
+            "web.toml:3:11: [[socket]] backlog must be an integer, not a string \"big\"");
+  EXPECT_EQ(load_error("[worker]\ncwd = 1979-05-27\n"),
+            "web.toml:2:7: [worker] cwd must be a string, not a date");
+}
+
+TEST(LoadTomlErrors, ChoiceValues) {
+  EXPECT_EQ(load_error("[worker]\noutput = \"file\"\n"),
+            "web.toml:2:10: [worker] output must be \"capture\" or \"inherit\", not a string "
+            "\"file\"");
+  EXPECT_EQ(load_error("[restart]\npolicy = \"sometimes\"\n"),
+            "web.toml:2:10: [restart] policy must be \"always\", \"on-failure\" or \"never\", not "
+            "a string \"sometimes\"");
+  EXPECT_EQ(load_error("[[socket]]\nlisten = \":1\"\nmode = \"fanout\"\n"),
+            "web.toml:3:8: [[socket]] mode must be \"shared\" or \"reuseport\", not a string "
+            "\"fanout\"");
+  EXPECT_EQ(load_error("[worker]\nready = \"soon\"\n"),
+            "web.toml:2:9: [worker] ready must be \"started\" or \"delay:DURATION\" (e.g. "
+            "\"delay:2s\"), not a string \"soon\"");
+}
+
+TEST(LoadTomlErrors, ReadyNotifyIsNotAvailableYet) {
+  EXPECT_EQ(load_error("[worker]\nready = \"notify\"\n"),
+            "web.toml:2:9: [worker] ready = \"notify\" is not available in this version; use "
+            "\"started\" or \"delay:DURATION\"");
+}
+
+TEST(LoadTomlErrors, BadValuesInsideStrings) {
+  EXPECT_EQ(load_error("[worker]\ndrain_timeout = \"5\"\n"),
+            "web.toml:2:17: [worker] drain_timeout: duration '5' needs a unit (ms, s, m, h)");
+  EXPECT_EQ(load_error("[worker]\nready = \"delay:soon\"\n"),
+            "web.toml:2:9: [worker] ready: duration 'soon' is not a duration: write a number and "
+            "a unit, e.g. \"1m30s\"");
+  EXPECT_EQ(load_error("[worker]\nstop_signal = \"SIGFOO\"\n"),
+            "web.toml:2:15: [worker] stop_signal: unknown signal 'SIGFOO'; write a name like "
+            "\"SIGTERM\" or a number");
+  EXPECT_EQ(load_error("[[socket]]\nlisten = \"example.com:80\"\n"),
+            "web.toml:2:10: [[socket]] listen: host 'example.com' in address 'example.com:80' is "
+            "not a numeric IPv4 address or 'localhost' (names are not resolved)");
+  EXPECT_EQ(load_error("name = \"my web\"\n"),
+            "web.toml:1:8: name 'my web' may use only letters, digits, '_', '.' and '-' (at most "
+            "64)");
+  EXPECT_EQ(load_error("[[socket]]\nname = \"a.b\"\nlisten = \":1\"\n"),
+            "web.toml:2:8: [[socket]] name 'a.b' may use only letters, digits, '_' and '-' (at "
+            "most 64)");
+}
+
+// --- Ranges ----------------------------------------------------------------
+
+TEST(LoadTomlErrors, Ranges) {
+  EXPECT_EQ(load_error("[worker]\ncount = 0\n"),
+            "web.toml:2:9: [worker] count must be from 1 to 4096, not 0");
+  EXPECT_EQ(load_error("[worker]\ncount = 4097\n"),
+            "web.toml:2:9: [worker] count must be from 1 to 4096, not 4097");
+  EXPECT_EQ(load_error("[worker]\ncount = -9223372036854775808\n"),
+            "web.toml:2:9: [worker] count must be from 1 to 4096, not -9223372036854775808");
+  EXPECT_EQ(load_error("[[socket]]\nlisten = \":1\"\nbacklog = 0\n"),
+            "web.toml:3:11: [[socket]] backlog must be from 1 to 65535, not 0");
+  EXPECT_EQ(load_error("[[socket]]\nlisten = \":1\"\nbacklog = 65536\n"),
+            "web.toml:3:11: [[socket]] backlog must be from 1 to 65535, not 65536");
+  EXPECT_EQ(load_error("[restart]\nmax_restarts = -1\n"),
+            "web.toml:2:16: [restart] max_restarts must be from 0 to 10000, not -1");
+  EXPECT_EQ(load_error("[restart]\nmin_uptime = \"-5s\"\n"),
+            "web.toml:2:14: [restart] min_uptime: duration '-5s' is negative");
+}
+
+TEST(LoadTomlErrors, BackoffInitialMustNotExceedBackoffMax) {
+  EXPECT_EQ(load_error("[restart]\nbackoff_initial = \"1m\"\nbackoff_max = \"30s\"\n"),
+            "web.toml:2:19: [restart] backoff_initial (1m) must not exceed backoff_max (30s)");
+  // Against the default maximum (30s), the position is backoff_initial's.
+  EXPECT_EQ(load_error("[restart]\nbackoff_initial = \"31s\"\n"),
+            "web.toml:2:19: [restart] backoff_initial (31s) must not exceed backoff_max (30s)");
+  // Against the default initial value (100ms), the position is backoff_max's.
+  EXPECT_EQ(load_error("[restart]\nbackoff_max = \"50ms\"\n"),
+            "web.toml:2:15: [restart] backoff_initial (100ms) must not exceed backoff_max (50ms)");
+  // Equal is fine; a bad value is reported once, without a comparison.
+  EXPECT_EQ(load("[restart]\nbackoff_initial = \"1s\"\nbackoff_max = \"1s\"\n").restart.backoff_max,
+            1s);
+  EXPECT_EQ(load_error("[restart]\nbackoff_initial = \"1x\"\nbackoff_max = \"50ms\"\n"),
+            "web.toml:2:19: [restart] backoff_initial: duration '1x' has an unknown unit 'x' (use "
+            "ms, s, m, h)");
+}
+
+// --- Tables and sockets ------------------------------------------------------
+
+TEST(LoadTomlErrors, SectionsMustBeTables) {
+  EXPECT_EQ(load_error("worker = 3\n"),
+            "web.toml:1:10: worker must be a table ([worker]), not an integer 3");
+  EXPECT_EQ(load_error("restart = \"always\"\n"),
+            "web.toml:1:11: restart must be a table ([restart]), not a string \"always\"");
+  EXPECT_EQ(load_error("[socket]\nlisten = \":80\"\n"),
+            "web.toml:1:1: socket must be an array of tables: write [[socket]], not [socket]");
+  EXPECT_EQ(load_error("socket = [1, 2]\n"),
+            "web.toml:1:10: socket must be an array of tables ([[socket]]), not an array");
+}
+
+TEST(LoadTomlErrors, SocketNeedsListen) {
+  EXPECT_EQ(load_error("[[socket]]\nname = \"api\"\n"),
+            "web.toml:1:1: [[socket]] 'api' needs a listen address, e.g. listen = \":8080\"");
+}
+
+TEST(LoadTomlErrors, SocketNamesAreUnique) {
+  EXPECT_EQ(load_error("[[socket]]\nname = \"http\"\nlisten = \":1\"\n\n"
+                       "[[socket]]\nname = \"http\"\nlisten = \":2\"\n"),
+            "web.toml:6:8: socket name 'http' is used twice (first at web.toml:2:8)");
+  // Both default to "http": the positions are the tables'.
+  EXPECT_EQ(load_error("[[socket]]\nlisten = \":1\"\n[[socket]]\nlisten = \":2\"\n"),
+            "web.toml:3:1: socket name 'http' is used twice (first at web.toml:1:1)");
+}
+
+TEST(LoadTomlErrors, ReuseportNeedsTcp) {
+  EXPECT_EQ(load_error("[[socket]]\nlisten = \"unix:/tmp/a.sock\"\nmode = \"reuseport\"\n"),
+            "web.toml:3:8: [[socket]] 'http': mode \"reuseport\" needs a TCP address; a unix "
+            "socket can only be \"shared\"");
+}
+
+// --- Reporting -----------------------------------------------------------------
+
+TEST(LoadTomlErrors, AllProblemsInFileOrder) {
+  EXPECT_EQ(load_error("[worker]\ncount = 0\ncwd = 1\n\n[restart]\npolicy = \"x\"\n"
+                       "[[socket]]\nlisten = \"nope\"\n"),
+            "web.toml:2:9: [worker] count must be from 1 to 4096, not 0\n"
+            "web.toml:3:7: [worker] cwd must be a string, not an integer 1\n"
+            "web.toml:6:10: [restart] policy must be \"always\", \"on-failure\" or \"never\", not a "
+            "string \"x\"\n"
+            "web.toml:8:10: [[socket]] listen: address 'nope' needs a port; write host:port, "
+            "[v6]:port, :port or unix:/path");
+}
+
+TEST(LoadTomlErrors, ManyProblemsAreCapped) {
+  std::string text = "[worker.env]\n";
+  for (int i = 0; i < 25; ++i) text += "V" + std::to_string(100 + i) + " = 1\n";
+  const std::string error = load_error(text);
+  EXPECT_THAT(error, ::testing::StartsWith(
+                         "web.toml:2:8: [worker] env.V100 must be a string, not an integer 1 (put it in "
+                         "quotes)\nweb.toml:3:8: "));
+  EXPECT_THAT(error, ::testing::EndsWith("\n(5 more errors)"));
+  EXPECT_EQ(std::count(error.begin(), error.end(), '\n'), 20);
+}
+
+TEST(LoadTomlErrors, SyntaxErrorsHaveAPosition) {
+  EXPECT_EQ(load_error("name = \n"),
+            "web.toml:1:8: Error while parsing key-value pair: expected value, saw '\\n'");
+  EXPECT_EQ(load_error("[worker]\ncount = 1\ncount = 2\n"),
+            "web.toml:3:9: Error while parsing key-value pair: cannot redefine existing integer "
+            "'count'");
+}
+
+// --- Files -------------------------------------------------------------------
+
+class LoadFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "corral-config-XXXXXX");
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    const std::string path = dir_ / name;
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(LoadFile, ReadsAndNamesTheFile) {
+  const std::string path = write("web.toml", "name = \"web\"\n[worker]\ncount = 2\n");
+  auto c = load_file(path);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->name, "web");
+  EXPECT_EQ(c->worker.count, 2);
+  EXPECT_EQ(c->source, path);
+}
+
+TEST_F(LoadFile, ErrorsNameThePathAsGiven) {
+  const std::string path = write("bad.toml", "[worker]\ncont = 2\n");
+  auto c = load_file(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message,
+            path + ":2:1: unknown key 'cont' in [worker]; did you mean 'count'?");
+}
+
+TEST_F(LoadFile, MissingFile) {
+  auto c = load_file("web.toml-that-does-not-exist");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message,
+            "cannot read web.toml-that-does-not-exist: No such file or directory");
+}
+
+TEST_F(LoadFile, Directory) {
+  auto c = load_file(dir_.string());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "cannot read " + dir_.string() + ": Is a directory");
+}
+
+}  // namespace
+}  // namespace corral::config

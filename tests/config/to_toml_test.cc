@@ -1,0 +1,118 @@
+#include <csignal>
+
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+
+namespace corral::config {
+namespace {
+
+using namespace std::chrono_literals;
+
+// to_toml's output, read back.
+Config round_trip(const Config& c) {
+  const std::string text = to_toml(c);
+  auto back = load_toml(text, c.source);
+  EXPECT_TRUE(back.ok()) << (back.ok() ? "" : back.error().message) << "\n" << text;
+  return back.ok() ? *back : Config{};
+}
+
+TEST(ToToml, DefaultsAreWrittenOut) {
+  Config c;
+  c.worker.command = {"./server", "--fd", "{fd:http}"};
+  EXPECT_EQ(to_toml(c),
+            "name = \"corral\"\n"
+            "\n"
+            "[worker]\n"
+            "command = [\"./server\", \"--fd\", \"{fd:http}\"]\n"
+            "count = \"auto\"\n"
+            "# cwd unset: workers start in corral's working directory\n"
+            "env = {}\n"
+            "stop_signal = \"SIGTERM\"\n"
+            "drain_timeout = \"30s\"\n"
+            "ready = \"started\"\n"
+            "ready_timeout = \"30s\"\n"
+            "output = \"capture\"\n"
+            "\n"
+            "[restart]\n"
+            "policy = \"always\"\n"
+            "backoff_initial = \"100ms\"\n"
+            "backoff_max = \"30s\"\n"
+            "min_uptime = \"5s\"\n"
+            "max_restarts = 10\n"
+            "window = \"1m\"\n");
+}
+
+TEST(ToToml, DefaultsRoundTrip) {
+  Config c;
+  c.worker.command = {"./server"};
+  EXPECT_EQ(round_trip(c), c);
+}
+
+TEST(ToToml, EverythingSetRoundTrips) {
+  Config c;
+  c.name = "web.v2";
+  c.source = "web.toml";
+  c.worker.command = {"./my server", "--json={\"a\": [1, \"b\\\\c\"]}", "tab\there", "{id}"};
+  c.worker.count = 12;
+  c.worker.cwd = "/srv/app dir";
+  c.worker.env = {{"APP_ENV", "production"}, {"WITH SPACE", "line\nbreak"},
+                  {"UNICODE", "caf\xc3\xa9"}, {"CTRL", std::string("a\x01z")},
+                  {"PORT", "{port:http}"}};
+  c.worker.stop_signal = SIGQUIT;
+  c.worker.drain_timeout = 1min + 30s;
+  c.worker.ready = ReadyMode::kDelay;
+  c.worker.ready_delay = 2500ms;
+  c.worker.ready_timeout = 0ms;
+  c.worker.output = OutputMode::kInherit;
+  c.restart.policy = RestartPolicy::kNever;
+  c.restart.backoff_initial = 1ms;
+  c.restart.backoff_max = 2h;
+  c.restart.min_uptime = 0ms;
+  c.restart.max_restarts = 0;
+  c.restart.window = 0ms;
+  SocketConfig http;
+  http.listen = *parse_address("[::1]:8080");
+  http.mode = SocketMode::kReuseport;
+  http.backlog = 1;
+  SocketConfig admin;
+  admin.name = "admin_1";
+  admin.listen = *parse_address("unix:/run/a b.sock");
+  admin.backlog = 65535;
+  c.sockets = {http, admin};
+  EXPECT_EQ(round_trip(c), c);
+}
+
+TEST(ToToml, UnnamedSignalIsWrittenAsANumber) {
+  Config c;
+  c.worker.command = {"x"};
+  c.worker.stop_signal = SIGRTMIN + 2;
+  EXPECT_NE(to_toml(c).find("stop_signal = \"" + std::to_string(SIGRTMIN + 2) + "\"\n"),
+            std::string::npos);
+  EXPECT_EQ(round_trip(c), c);
+}
+
+TEST(ToToml, LoadedFileRoundTrips) {
+  auto loaded = load_toml(R"(
+name = "web"
+[worker]
+command = ["./server", "--fd", "{fd:http}"]
+count = "auto"
+env = { A = "1" }
+ready = "delay:1m30s"
+[restart]
+policy = "on-failure"
+window = "90s"
+[[socket]]
+listen = "localhost:0"
+)",
+                          "web.toml");
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  const Config back = round_trip(*loaded);
+  EXPECT_EQ(back, *loaded);
+  EXPECT_EQ(back.worker.count, std::nullopt);
+  EXPECT_EQ(back.sockets[0].listen.host, "127.0.0.1");
+}
+
+}  // namespace
+}  // namespace corral::config
