@@ -23,8 +23,8 @@ Result<uint16_t> parse_port(std::string_view port, std::string_view text) {
     if (ok) value = value * 10 + static_cast<uint32_t>(c - '0');
   }
   if (!ok || value > 65535) {
-    return Error{fmt::format("port '{}' in address '{}' is not a number from 0 to 65535", port,
-                             text)};
+    return Error{
+        fmt::format("port '{}' in address '{}' is not a number from 0 to 65535", port, text)};
   }
   return static_cast<uint16_t>(value);
 }
@@ -47,8 +47,8 @@ Result<Address> parse_unix(std::string_view text) {
   a.host.clear();
   a.path = std::string(text.substr(kUnixPrefix.size()));
   if (a.path.empty()) {
-    return Error{fmt::format("address '{}' needs a path after 'unix:', e.g. unix:/run/app.sock",
-                             text)};
+    return Error{
+        fmt::format("address '{}' needs a path after 'unix:', e.g. unix:/run/app.sock", text)};
   }
   if (a.path.find('\0') != std::string::npos) {
     return Error{fmt::format("unix socket path in '{}' contains a NUL byte", text)};
@@ -114,10 +114,10 @@ Result<Address> parse_address(std::string_view text) {
   } else if (host == "localhost") {
     a.host = "127.0.0.1";
   } else if (!canonical<AF_INET, in_addr>(host, a.host)) {
-    return Error{fmt::format(
-        "host '{}' in address '{}' is not a numeric IPv4 address or 'localhost' "
-        "(names are not resolved)",
-        host, text)};
+    return Error{
+        fmt::format("host '{}' in address '{}' is not a numeric IPv4 address or 'localhost' "
+                    "(names are not resolved)",
+                    host, text)};
   }
   auto port = parse_port(text.substr(colon + 1), text);
   if (!port) return port.error();

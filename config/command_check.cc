@@ -63,8 +63,8 @@ Status check_command(const Config& config, std::string_view search_path) {
     const std::string in_cwd =
         relative && !w.cwd.empty() ? fmt::format(" in cwd '{}'", w.cwd) : std::string();
     if (error == ENOENT || error == ENOTDIR) {
-      return Error{fmt::format("command '{}' not found{} ({})", program, in_cwd,
-                               std::strerror(error))};
+      return Error{
+          fmt::format("command '{}' not found{} ({})", program, in_cwd, std::strerror(error))};
     }
     return Error{fmt::format("command '{}'{} is not executable ({})", program, in_cwd,
                              std::strerror(error))};

@@ -17,6 +17,9 @@ namespace corral::config {
 
 using Duration = std::chrono::milliseconds;
 
+// The most workers one service may have (count, --workers, scaling).
+inline constexpr int kMaxWorkers = 4096;
+
 enum class RestartPolicy { kAlways, kOnFailure, kNever };
 enum class SocketMode { kShared, kReuseport };
 enum class ReadyMode { kStarted, kDelay };

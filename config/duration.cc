@@ -89,9 +89,9 @@ constexpr std::array<Unit, 4> kDurationUnits = {{
 
 constexpr uint64_t kKi = 1024;
 constexpr std::array<Unit, 10> kSizeUnits = {{
-    {"TiB", kKi * kKi * kKi * kKi},
-    {"GiB", kKi * kKi * kKi},
-    {"MiB", kKi * kKi},
+    {"TiB", kKi* kKi* kKi* kKi},
+    {"GiB", kKi* kKi* kKi},
+    {"MiB", kKi* kKi},
     {"KiB", kKi},
     {"TB", 1'000'000'000'000},
     {"GB", 1'000'000'000},

@@ -15,10 +15,10 @@ namespace corral::config {
 
 // Values given on the command line; they override or replace the file's.
 struct Overrides {
-  std::optional<std::string> workers;          // "N" or "auto"
-  std::vector<std::string> listen;             // "[NAME=]ADDR", repeated
+  std::optional<std::string> workers;  // "N" or "auto"
+  std::vector<std::string> listen;     // "[NAME=]ADDR", repeated
   std::optional<std::string> name;
-  std::vector<std::string> command;            // after `--`; replaces file's
+  std::vector<std::string> command;  // after `--`; replaces file's
 };
 
 // Parses TOML text; `source` names it in error messages and becomes

@@ -11,8 +11,6 @@
 namespace corral::config {
 namespace {
 
-constexpr int kMaxWorkers = 4096;
-
 Status apply_workers(const std::string& flag, WorkerConfig& worker) {
   if (flag == "auto") {
     worker.count = std::nullopt;
@@ -45,9 +43,10 @@ Status apply_listen(const std::vector<std::string>& flags, std::vector<SocketCon
         name = std::string(prefix);
         address_text.remove_prefix(eq + 1);
       } else if (prefix.find_first_of(":/[") == std::string_view::npos) {
-        return Error{fmt::format("--listen '{}': socket name '{}' may use only letters, digits, "
-                                 "'_' and '-' (at most 64)",
-                                 flag, prefix)};
+        return Error{
+            fmt::format("--listen '{}': socket name '{}' may use only letters, digits, "
+                        "'_' and '-' (at most 64)",
+                        flag, prefix)};
       }
     }
     if (std::find(given.begin(), given.end(), name) != given.end()) {
@@ -76,9 +75,10 @@ Status check_sockets(const std::vector<SocketConfig>& sockets) {
   for (size_t i = 0; i < sockets.size(); ++i) {
     const SocketConfig& s = sockets[i];
     if (s.mode == SocketMode::kReuseport && s.listen.kind == Address::Kind::kUnix) {
-      return Error{fmt::format("socket '{}': mode \"reuseport\" needs a TCP address; a unix "
-                               "socket can only be \"shared\"",
-                               s.name)};
+      return Error{
+          fmt::format("socket '{}': mode \"reuseport\" needs a TCP address; a unix "
+                      "socket can only be \"shared\"",
+                      s.name)};
     }
     for (size_t j = 0; j < i; ++j) {
       const SocketConfig& t = sockets[j];
@@ -105,9 +105,10 @@ Status check_placeholders(std::string_view text, const std::string& what,
     auto s = std::find_if(sockets.begin(), sockets.end(),
                           [&](const SocketConfig& c) { return c.name == name; });
     if (s != sockets.end() && s->listen.kind == Address::Kind::kUnix) {
-      return Error{fmt::format("{}: placeholder '{{port:{}}}': socket '{}' is a unix socket and "
-                               "has no port",
-                               what, name, name)};
+      return Error{
+          fmt::format("{}: placeholder '{{port:{}}}': socket '{}' is a unix socket and "
+                      "has no port",
+                      what, name, name)};
     }
   }
   return Ok{};
@@ -123,9 +124,10 @@ Result<Config> apply_overrides(Config base, const Overrides& flags) {
   if (auto ok = apply_listen(flags.listen, c.sockets); !ok) return ok.error();
   if (flags.name) {
     if (!is_valid_service_name(*flags.name)) {
-      return Error{fmt::format("--name '{}' may use only letters, digits, '_', '.' and '-' "
-                               "(at most 64)",
-                               *flags.name)};
+      return Error{
+          fmt::format("--name '{}' may use only letters, digits, '_', '.' and '-' "
+                      "(at most 64)",
+                      *flags.name)};
     }
     c.name = *flags.name;
   }
@@ -144,8 +146,7 @@ Result<Config> apply_overrides(Config base, const Overrides& flags) {
   for (const SocketConfig& s : c.sockets) names.push_back(s.name);
   for (size_t i = 0; i < c.worker.command.size(); ++i) {
     const std::string what = command_from_flags
-                                 ? fmt::format("command argument {} ('{}')", i,
-                                               c.worker.command[i])
+                                 ? fmt::format("command argument {} ('{}')", i, c.worker.command[i])
                                  : fmt::format("{}[worker] command[{}]", file, i);
     if (auto ok = check_placeholders(c.worker.command[i], what, c.sockets, names); !ok) {
       return ok.error();

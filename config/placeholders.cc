@@ -72,8 +72,8 @@ Status validate_placeholders(std::string_view text, const std::vector<std::strin
     const std::string_view whole = text.substr(at, t.length);
     if (t.kind == Kind::kUnclosed) {
       error = fmt::format("placeholder '{}' has no closing '}}'; write {}NAME}}", whole, t.name);
-    } else if (t.kind != Kind::kId && std::find(socket_names.begin(), socket_names.end(),
-                                                t.name) == socket_names.end()) {
+    } else if (t.kind != Kind::kId &&
+               std::find(socket_names.begin(), socket_names.end(), t.name) == socket_names.end()) {
       error = t.name.empty() ? fmt::format("placeholder '{}' needs a socket name", whole)
                              : fmt::format("placeholder '{}' names no socket; {}", whole,
                                            known_list(socket_names));

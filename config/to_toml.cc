@@ -44,9 +44,10 @@ std::string quote(std::string_view s) {
 }
 
 std::string key(std::string_view k) {
-  const bool bare = !k.empty() && k.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                      "abcdefghijklmnopqrstuvwxyz"
-                                                      "0123456789_-") == std::string_view::npos;
+  const bool bare = !k.empty() && k.find_first_not_of(
+                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "abcdefghijklmnopqrstuvwxyz"
+                                      "0123456789_-") == std::string_view::npos;
   return bare ? std::string(k) : quote(k);
 }
 

@@ -50,9 +50,9 @@ TEST_F(CheckCommand, AbsolutePath) {
 TEST_F(CheckCommand, RelativePathIsRelativeToCwd) {
   EXPECT_TRUE(check_command(command({"./run.sh"}, dir_.string())).ok());
   EXPECT_TRUE(check_command(command({"../run.sh"}, (dir_ / "sub").string())).ok());
-  EXPECT_EQ(error(check_command(command({"./nope"}, dir_.string()))),
-            "command './nope' not found in cwd '" + dir_.string() +
-                "' (No such file or directory)");
+  EXPECT_EQ(
+      error(check_command(command({"./nope"}, dir_.string()))),
+      "command './nope' not found in cwd '" + dir_.string() + "' (No such file or directory)");
 }
 
 TEST_F(CheckCommand, RelativePathWithoutCwdIsRelativeToOurs) {
@@ -64,9 +64,9 @@ TEST_F(CheckCommand, NotExecutable) {
   const std::string data = (dir_ / "data.txt").string();
   EXPECT_EQ(error(check_command(command({data}))),
             "command '" + data + "' is not executable (Permission denied)");
-  EXPECT_EQ(error(check_command(command({"./data.txt"}, dir_.string()))),
-            "command './data.txt' in cwd '" + dir_.string() +
-                "' is not executable (Permission denied)");
+  EXPECT_EQ(
+      error(check_command(command({"./data.txt"}, dir_.string()))),
+      "command './data.txt' in cwd '" + dir_.string() + "' is not executable (Permission denied)");
   EXPECT_EQ(error(check_command(command({"./sub"}, dir_.string()))),
             "command './sub' in cwd '" + dir_.string() + "' is not executable (Is a directory)");
   EXPECT_EQ(error(check_command(command({"/dev/null"}))),

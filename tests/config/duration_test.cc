@@ -80,7 +80,8 @@ TEST(ParseDuration, Errors) {
   EXPECT_EQ(duration_error("0.5ms"), "duration '0.5ms' is finer than a millisecond");
   EXPECT_EQ(duration_error("1.0000001s"), "duration '1.0000001s' has more than 6 decimals");
   EXPECT_EQ(duration_error("5s!"), "duration '5s!' has an unexpected '!'");
-  EXPECT_EQ(duration_error("99999999999999999999h"), "duration '99999999999999999999h' is too large");
+  EXPECT_EQ(duration_error("99999999999999999999h"),
+            "duration '99999999999999999999h' is too large");
   // Fits in uint64 milliseconds, not in int64 microseconds.
   EXPECT_EQ(duration_error("3000000000h"), "duration '3000000000h' is too large");
 }
@@ -129,7 +130,8 @@ TEST(ParseSize, Errors) {
             "size '5Mb' has an unknown unit 'Mb' (B, KiB, MiB, GiB, TiB, or KB, MB, GB, TB)");
   EXPECT_EQ(size_error(""), "empty size: write it with a unit, e.g. \"512MiB\"");
   EXPECT_EQ(size_error("-1MiB"), "size '-1MiB' is negative");
-  EXPECT_EQ(size_error("MiB"), "size 'MiB' is not a size: write a number and a unit, e.g. \"512MiB\"");
+  EXPECT_EQ(size_error("MiB"),
+            "size 'MiB' is not a size: write a number and a unit, e.g. \"512MiB\"");
   EXPECT_EQ(size_error("0.1KiB"), "size '0.1KiB' is not a whole number of bytes");
   EXPECT_EQ(size_error("1MiB2KiB"), "size '1MiB2KiB' has an unexpected '2'");
   EXPECT_EQ(size_error("20000000TiB"), "size '20000000TiB' is too large");

@@ -138,7 +138,8 @@ TEST(LoadToml, DottedKeysAndSubtablesAreTheSameTables) {
 }
 
 TEST(LoadToml, InlineArrayOfSocketTables) {
-  const Config c = load(R"(socket = [{ name = "a", listen = ":1" }, { name = "b", listen = ":2" }])");
+  const Config c =
+      load(R"(socket = [{ name = "a", listen = ":1" }, { name = "b", listen = ":2" }])");
   ASSERT_EQ(c.sockets.size(), 2u);
   EXPECT_EQ(c.sockets[1].listen.port, 2);
 }
@@ -152,9 +153,10 @@ TEST(LoadToml, ZeroDurationsAreAllowed) {
 // --- Unknown and unsupported keys ---------------------------------------
 
 TEST(LoadTomlErrors, UnknownKeyInWorkerSuggestsTheNearOne) {
-  EXPECT_EQ(load_error("name = \"web\"\n\n[worker]\ncount = 2\n\n\n\n\n\n\n\n  drain_timout = \"5s\"\n"),
-            "web.toml:12:3: unknown key 'drain_timout' in [worker]; did you mean "
-            "'drain_timeout'?");
+  EXPECT_EQ(
+      load_error("name = \"web\"\n\n[worker]\ncount = 2\n\n\n\n\n\n\n\n  drain_timout = \"5s\"\n"),
+      "web.toml:12:3: unknown key 'drain_timout' in [worker]; did you mean "
+      "'drain_timeout'?");
 }
 
 TEST(LoadTomlErrors, UnknownKeyWithoutANearOneListsTheKeys) {
@@ -380,23 +382,25 @@ TEST(LoadTomlErrors, ReuseportNeedsTcp) {
 // --- Reporting -----------------------------------------------------------------
 
 TEST(LoadTomlErrors, AllProblemsInFileOrder) {
-  EXPECT_EQ(load_error("[worker]\ncount = 0\ncwd = 1\n\n[restart]\npolicy = \"x\"\n"
-                       "[[socket]]\nlisten = \"nope\"\n"),
-            "web.toml:2:9: [worker] count must be from 1 to 4096, not 0\n"
-            "web.toml:3:7: [worker] cwd must be a string, not an integer 1\n"
-            "web.toml:6:10: [restart] policy must be \"always\", \"on-failure\" or \"never\", not a "
-            "string \"x\"\n"
-            "web.toml:8:10: [[socket]] listen: address 'nope' needs a port; write host:port, "
-            "[v6]:port, :port or unix:/path");
+  EXPECT_EQ(
+      load_error("[worker]\ncount = 0\ncwd = 1\n\n[restart]\npolicy = \"x\"\n"
+                 "[[socket]]\nlisten = \"nope\"\n"),
+      "web.toml:2:9: [worker] count must be from 1 to 4096, not 0\n"
+      "web.toml:3:7: [worker] cwd must be a string, not an integer 1\n"
+      "web.toml:6:10: [restart] policy must be \"always\", \"on-failure\" or \"never\", not a "
+      "string \"x\"\n"
+      "web.toml:8:10: [[socket]] listen: address 'nope' needs a port; write host:port, "
+      "[v6]:port, :port or unix:/path");
 }
 
 TEST(LoadTomlErrors, ManyProblemsAreCapped) {
   std::string text = "[worker.env]\n";
   for (int i = 0; i < 25; ++i) text += "V" + std::to_string(100 + i) + " = 1\n";
   const std::string error = load_error(text);
-  EXPECT_THAT(error, ::testing::StartsWith(
-                         "web.toml:2:8: [worker] env.V100 must be a string, not an integer 1 (put it in "
-                         "quotes)\nweb.toml:3:8: "));
+  EXPECT_THAT(error,
+              ::testing::StartsWith(
+                  "web.toml:2:8: [worker] env.V100 must be a string, not an integer 1 (put it in "
+                  "quotes)\nweb.toml:3:8: "));
   EXPECT_THAT(error, ::testing::EndsWith("\n(5 more errors)"));
   EXPECT_EQ(std::count(error.begin(), error.end(), '\n'), 20);
 }

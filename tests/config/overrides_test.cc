@@ -61,9 +61,9 @@ TEST(ApplyOverrides, Workers) {
   EXPECT_EQ(apply(base, flags).worker.count, 4096);
   for (const char* bad : {"0", "4097", "-1", "", "two", "1.5", "99999"}) {
     flags.workers = bad;
-    EXPECT_EQ(apply_error(base, flags),
-              std::string("--workers must be a number from 1 to 4096 or \"auto\", not '") + bad +
-                  "'");
+    EXPECT_EQ(
+        apply_error(base, flags),
+        std::string("--workers must be a number from 1 to 4096 or \"auto\", not '") + bad + "'");
   }
 }
 

@@ -11,11 +11,11 @@ using namespace std::string_view_literals;
 
 TEST(EditDistance, CountsEachKindOfTypo) {
   EXPECT_EQ(edit_distance("drain_timeout", "drain_timeout"), 0u);
-  EXPECT_EQ(edit_distance("drain_timout", "drain_timeout"), 1u);   // missing
-  EXPECT_EQ(edit_distance("drain_timeoutt", "drain_timeout"), 1u); // extra
-  EXPECT_EQ(edit_distance("drain_timeoot", "drain_timeout"), 1u);  // changed
-  EXPECT_EQ(edit_distance("nmae", "name"), 1u);                    // swapped
-  EXPECT_EQ(edit_distance("Count", "count"), 0u);                  // case
+  EXPECT_EQ(edit_distance("drain_timout", "drain_timeout"), 1u);    // missing
+  EXPECT_EQ(edit_distance("drain_timeoutt", "drain_timeout"), 1u);  // extra
+  EXPECT_EQ(edit_distance("drain_timeoot", "drain_timeout"), 1u);   // changed
+  EXPECT_EQ(edit_distance("nmae", "name"), 1u);                     // swapped
+  EXPECT_EQ(edit_distance("Count", "count"), 0u);                   // case
   EXPECT_EQ(edit_distance("", "abc"), 3u);
   EXPECT_EQ(edit_distance("abc", ""), 3u);
   EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);

@@ -56,8 +56,10 @@ TEST(ToToml, EverythingSetRoundTrips) {
   c.worker.command = {"./my server", "--json={\"a\": [1, \"b\\\\c\"]}", "tab\there", "{id}"};
   c.worker.count = 12;
   c.worker.cwd = "/srv/app dir";
-  c.worker.env = {{"APP_ENV", "production"}, {"WITH SPACE", "line\nbreak"},
-                  {"UNICODE", "caf\xc3\xa9"}, {"CTRL", std::string("a\x01z")},
+  c.worker.env = {{"APP_ENV", "production"},
+                  {"WITH SPACE", "line\nbreak"},
+                  {"UNICODE", "caf\xc3\xa9"},
+                  {"CTRL", std::string("a\x01z")},
                   {"PORT", "{port:http}"}};
   c.worker.stop_signal = SIGQUIT;
   c.worker.drain_timeout = 1min + 30s;
