@@ -46,7 +46,7 @@ void write_decimal(char* out, long value) {
                              char* const* argv, char* const* envp,
                              char* listen_pid_digits, pid_t parent,
                              int report) {
-  auto fail = [report]() {
+  auto fail = [&report]() {  // by reference: report moves above the fd range below
     int err = errno;
     ssize_t unused = ::write(report, &err, sizeof err);
     (void)unused;
