@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -173,21 +174,52 @@ Corral::Corral(std::vector<std::string> args, std::vector<std::string> env)
   if (m) port = static_cast<uint16_t>(std::stoi((*m)[1]));
 }
 
-UniqueFd send_request(uint16_t port, const std::string& path, Millis timeout) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+namespace {
+
+// Connects a new stream socket to `addr` and sends one GET with
+// `Connection: close`; an empty fd on any failure.
+UniqueFd send_request_to(const sockaddr* addr, socklen_t len, const std::string& host,
+                         const std::string& path, Millis timeout) {
+  UniqueFd fd(::socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return UniqueFd();
   timeval tv{static_cast<time_t>(timeout.count() / 1000),
              static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (::connect(fd.get(), addr, len) != 0) return UniqueFd();
+  const std::string request =
+      "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
+  if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) < 0) return UniqueFd();
+  return fd;
+}
+
+}  // namespace
+
+UniqueFd send_request(uint16_t port, const std::string& path, Millis timeout) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return UniqueFd();
-  const std::string request =
-      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) < 0) return UniqueFd();
-  return fd;
+  return send_request_to(reinterpret_cast<sockaddr*>(&addr), sizeof addr, "127.0.0.1", path,
+                         timeout);
+}
+
+UniqueFd send_request6(uint16_t port, const std::string& path, Millis timeout) {
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_port = htons(port);
+  addr.sin6_addr = in6addr_loopback;
+  return send_request_to(reinterpret_cast<sockaddr*>(&addr), sizeof addr, "[::1]", path, timeout);
+}
+
+UniqueFd send_request_unix(const std::string& socket_path, const std::string& path,
+                           Millis timeout) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path) return UniqueFd();
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  return send_request_to(reinterpret_cast<sockaddr*>(&addr), sizeof addr, "localhost", path,
+                         timeout);
 }
 
 std::optional<HttpResponse> read_response(const UniqueFd& connection) {
@@ -210,6 +242,15 @@ std::optional<HttpResponse> read_response(const UniqueFd& connection) {
 
 std::optional<HttpResponse> http_get(uint16_t port, const std::string& path, Millis timeout) {
   return read_response(send_request(port, path, timeout));
+}
+
+std::optional<HttpResponse> http_get6(uint16_t port, const std::string& path, Millis timeout) {
+  return read_response(send_request6(port, path, timeout));
+}
+
+std::optional<HttpResponse> http_get_unix(const std::string& socket_path, const std::string& path,
+                                          Millis timeout) {
+  return read_response(send_request_unix(socket_path, path, timeout));
 }
 
 bool eventually(const std::function<bool()>& condition, Millis timeout) {
@@ -244,6 +285,131 @@ std::vector<pid_t> children_of(pid_t pid) {
   pid_t child;
   while (file >> child) result.push_back(child);
   return result;
+}
+
+std::vector<pid_t> descendants_of(pid_t pid) {
+  std::vector<pid_t> result;
+  std::vector<pid_t> queue = children_of(pid);
+  while (!queue.empty()) {
+    pid_t p = queue.back();
+    queue.pop_back();
+    result.push_back(p);
+    for (pid_t c : children_of(p)) queue.push_back(c);
+  }
+  return result;
+}
+
+std::optional<char> process_state(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content;
+  if (!std::getline(stat, content)) return std::nullopt;
+  auto close_paren = content.rfind(')');
+  if (close_paren == std::string::npos || content.size() <= close_paren + 2) return std::nullopt;
+  return content[close_paren + 2];
+}
+
+namespace {
+
+// A /proc file of NUL-separated strings.
+std::vector<std::string> read_nul_separated(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::vector<std::string> items;
+  std::string item;
+  while (std::getline(file, item, '\0')) items.push_back(item);
+  return items;
+}
+
+}  // namespace
+
+std::vector<std::string> cmdline_of(pid_t pid) {
+  return read_nul_separated("/proc/" + std::to_string(pid) + "/cmdline");
+}
+
+std::optional<std::string> environ_value(pid_t pid, const std::string& key) {
+  for (const auto& entry : read_nul_separated("/proc/" + std::to_string(pid) + "/environ")) {
+    if (entry.size() > key.size() && entry.compare(0, key.size(), key) == 0 &&
+        entry[key.size()] == '=') {
+      return entry.substr(key.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string fd_target(pid_t pid, int fd) {
+  std::error_code ec;
+  auto target = std::filesystem::read_symlink(
+      "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd), ec);
+  return ec ? std::string() : target.string();
+}
+
+long peak_rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+std::vector<pid_t> processes_with_cmdline_containing(const std::string& needle) {
+  std::vector<pid_t> result;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = std::stoi(name);
+    for (const auto& arg : cmdline_of(pid)) {
+      if (arg.find(needle) != std::string::npos && pid_alive(pid)) {
+        result.push_back(pid);
+        break;
+      }
+    }
+  }
+  return result;
+}
+
+uint16_t tcp_port_of_socket(const std::string& socket_target) {
+  // "socket:[12345]" -> "12345"
+  const auto open = socket_target.find('[');
+  const auto close = socket_target.find(']');
+  if (socket_target.rfind("socket:[", 0) != 0 || close == std::string::npos) return 0;
+  const std::string inode = socket_target.substr(open + 1, close - open - 1);
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream file(table);
+    std::string line;
+    std::getline(file, line);  // header
+    while (std::getline(file, line)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      std::istringstream fields(line);
+      std::string sl, local, remote, st, queues, timer, retr, uid, timeout, node;
+      fields >> sl >> local >> remote >> st >> queues >> timer >> retr >> uid >> timeout >> node;
+      if (node != inode) continue;
+      const auto colon = local.rfind(':');
+      if (colon == std::string::npos) return 0;
+      return static_cast<uint16_t>(std::stoul(local.substr(colon + 1), nullptr, 16));
+    }
+  }
+  return 0;
+}
+
+std::string find_program(const std::string& name) {
+  const char* path_env = std::getenv("PATH");
+  std::istringstream path(path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(path, dir, ':')) {
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+bool ipv6_loopback_available() {
+  UniqueFd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return false;
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_addr = in6addr_loopback;
+  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
 
 }  // namespace corral::testing

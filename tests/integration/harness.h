@@ -61,6 +61,8 @@ class Process {
   // or nullopt at the timeout. Reads the remaining output meanwhile.
   std::optional<int> wait_exit(Millis timeout = 10s);
   std::string output() const;  // everything read so far
+  // Complete lines read so far (for scanning a large output without regex).
+  const std::vector<std::string>& lines() const { return lines_; }
 
  private:
   bool read_some(Millis timeout);  // false at EOF
@@ -92,6 +94,14 @@ std::optional<HttpResponse> http_get(uint16_t port, const std::string& path, Mil
 UniqueFd send_request(uint16_t port, const std::string& path, Millis timeout = 5s);
 std::optional<HttpResponse> read_response(const UniqueFd& connection);
 
+// The same over a unix stream socket, and over TCP to [::1]:port.
+UniqueFd send_request_unix(const std::string& socket_path, const std::string& path,
+                           Millis timeout = 5s);
+std::optional<HttpResponse> http_get_unix(const std::string& socket_path, const std::string& path,
+                                          Millis timeout = 5s);
+UniqueFd send_request6(uint16_t port, const std::string& path, Millis timeout = 5s);
+std::optional<HttpResponse> http_get6(uint16_t port, const std::string& path, Millis timeout = 5s);
+
 // Polls `condition` every few ms until true or the timeout: for facts
 // outside any log (a pid gone from /proc).
 bool eventually(const std::function<bool()>& condition, Millis timeout = 5s);
@@ -101,5 +111,25 @@ bool pid_alive(pid_t pid);
 bool wait_pid_gone(pid_t pid, Millis timeout = 5s);
 // Children of `pid` according to /proc.
 std::vector<pid_t> children_of(pid_t pid);
+// Children, grandchildren, ... of `pid`.
+std::vector<pid_t> descendants_of(pid_t pid);
+
+// Facts about a process from /proc; empty/nullopt when it is gone.
+std::optional<char> process_state(pid_t pid);  // 'R', 'S', 'Z', ...
+std::vector<std::string> cmdline_of(pid_t pid);
+std::optional<std::string> environ_value(pid_t pid, const std::string& key);
+std::string fd_target(pid_t pid, int fd);  // readlink /proc/PID/fd/FD: "socket:[123]"
+long peak_rss_kib(pid_t pid);              // VmHWM, -1 if unknown
+// Live processes whose command line contains `needle` (zombies excluded).
+std::vector<pid_t> processes_with_cmdline_containing(const std::string& needle);
+// Local TCP port of the socket with inode `socket_target` ("socket:[N]"),
+// from /proc/net/tcp and tcp6; 0 if not found.
+uint16_t tcp_port_of_socket(const std::string& socket_target);
+
+// `name` resolved through PATH ("" if absent): for skipping tests whose
+// third-party program is not installed.
+std::string find_program(const std::string& name);
+// Whether this host can bind a TCP socket on [::1].
+bool ipv6_loopback_available();
 
 }  // namespace corral::testing
