@@ -125,6 +125,21 @@ std::optional<std::smatch> Process::wait_for_line(const std::string& regex, Mill
   }
 }
 
+std::optional<std::smatch> Process::find_line(const std::string& regex, Millis timeout) {
+  const std::regex re(regex);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t checked = 0;
+  for (;;) {
+    for (; checked < lines_.size(); ++checked) {
+      std::smatch m;
+      if (std::regex_search(lines_[checked], m, re)) return m;
+    }
+    auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+    if (left <= 0ms) return std::nullopt;
+    if (!read_some(left) && checked >= lines_.size()) return std::nullopt;
+  }
+}
+
 int Process::count_lines(const std::string& regex) const {
   const std::regex re(regex);
   int n = 0;

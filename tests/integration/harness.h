@@ -55,6 +55,9 @@ class Process {
   // Reads output until a line matches; returns its match, or nullopt at the
   // timeout or at EOF. Lines read are kept (output()).
   std::optional<std::smatch> wait_for_line(const std::string& regex, Millis timeout = 10s);
+  // Like wait_for_line, but searches every line read so far too and moves
+  // no cursor: for lines from different streams, whose order is not fixed.
+  std::optional<std::smatch> find_line(const std::string& regex, Millis timeout = 10s);
   // Counts lines matching `regex` among those read so far.
   int count_lines(const std::string& regex) const;
   // Waits for the process to exit; its exit code (128+sig when signalled),
