@@ -32,7 +32,4 @@ struct ExitStatus {
   friend bool operator==(const ExitStatus&, const ExitStatus&) = default;
 };
 
-// "SIGKILL" for 9; "" for a number that names no standard signal.
-const char* signal_name(int signal);
-
 }  // namespace corral::supervisor

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "config/signals.h"
 #include "supervisor/worker_command.h"
 
 extern char** environ;
@@ -109,7 +110,7 @@ void Supervisor::on_signal(int signum) {
       return;
     default:
       log_->warn("signal {} ({}) is not supported by this version; ignored", signum,
-                 ::sigabbrev_np(signum));
+                 config::signal_name(signum));
   }
 }
 

@@ -62,11 +62,10 @@ TEST(ExitStatusTest, LinuxNumbersMatchTheUsualTexts) {
 #endif
 }
 
+
 TEST(ExitStatusTest, AnUnnamedSignalGetsOnlyItsNumber) {
   EXPECT_EQ(ExitStatus::killed(SIGRTMIN + 1).describe(),
             "killed by signal " + std::to_string(SIGRTMIN + 1));
-  EXPECT_STREQ(signal_name(0), "");
-  EXPECT_STREQ(signal_name(-5), "");
 }
 
 }  // namespace
