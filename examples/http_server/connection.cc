@@ -20,7 +20,7 @@ void Connection::Close() {
   begin_ = end_ = 0;
   out_.clear();
   out_sent_ = 0;
-  readable = writable = peer_closed = close_after_flush = lingering = waiting = false;
+  readable = writable = hangup = peer_closed = close_after_flush = lingering = waiting = false;
   exit_after_flush.reset();
   deferred = Deferred{};
   body_to_skip = 0;
@@ -41,7 +41,7 @@ Connection::Io Connection::Read() {
     ssize_t n = recv(fd_.get(), in_.get() + end_, space, 0);
     if (n > 0) {
       end_ += static_cast<size_t>(n);
-      if (static_cast<size_t>(n) < space) readable = false;
+      if (static_cast<size_t>(n) < space && !hangup) readable = false;
       return Io::kOk;
     }
     if (n == 0) {

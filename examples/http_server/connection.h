@@ -34,7 +34,8 @@ class Connection {
 
   // Receives into the free end of the input buffer. With edge-triggered
   // epoll a short read means the socket is drained, so it clears `readable`
-  // without a second recv() that would only say EAGAIN.
+  // without a second recv() that would only say EAGAIN; unless the peer's
+  // FIN has been reported (`hangup`), which no later edge would announce.
   Io Read();
   // Sends pending output; a short send clears `writable`.
   Io Flush();
@@ -58,6 +59,7 @@ class Connection {
   // Readiness as last reported by epoll (edge-triggered) and not yet used up.
   bool readable = false;
   bool writable = false;
+  bool hangup = false;           // epoll reported EPOLLRDHUP/EPOLLHUP
   bool peer_closed = false;      // recv() returned 0
   bool close_after_flush = false;  // the last response said Connection: close
   std::optional<int> exit_after_flush;  // GET /exit: _exit() once sent

@@ -117,6 +117,7 @@ int Server::Run() {
           if (c == nullptr) break;  // closed earlier in this batch
           uint32_t e = events[i].events;
           if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->readable = true;
+          if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->hangup = true;
           if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) c->writable = true;
           Service(*c);
         }
@@ -263,7 +264,10 @@ void Server::Service(Connection& c) {
 
     // 4. Receive more.
     if (c.peer_closed) {
-      if (!c.waiting && !c.has_output()) return Close(c);
+      // Everything received has been answered. A client that closes while
+      // its /slow is pending has gone away (half-closing HTTP clients are
+      // rare): do not keep a worker draining for it.
+      if (c.waiting || !c.has_output()) return Close(c);
       return;
     }
     if (!c.readable || c.input_full()) return;
