@@ -24,6 +24,8 @@ ParsedOptions ParseOptions(int argc, char** argv) {
   app.add_option("--stderr", o.stderr_line, "write TEXT as a line to stderr at start-up");
   app.add_flag("--ignore-term", o.ignore_term, "ignore SIGTERM (SIGINT still stops)");
   app.add_flag("--quiet", o.quiet, "no start-up line on stdout");
+  app.add_flag("--no-notify", o.no_notify,
+               "send nothing to $NOTIFY_SOCKET (no READY=1, no WATCHDOG=1 heartbeats)");
 
   try {
     app.parse(argc, argv);

@@ -81,6 +81,10 @@ corral::Status Server::Init() {
   }
   if (!ListenerWatch(true)) return corral::Error{std::string("epoll_ctl(listener): ") + std::strerror(errno)};
   if (options_.exit_after_ms) AddTimer(*options_.exit_after_ms, TimerKind::kExitAfter);
+  if (!options_.no_notify) {
+    notifier_ = Notifier::FromEnv();
+    if (notifier_) watchdog_ms_ = WatchdogIntervalMs();
+  }
   return corral::Ok{};
 }
 
@@ -95,6 +99,13 @@ bool Server::ListenerWatch(bool on) {
 }
 
 int Server::Run() {
+  if (notifier_) {
+    notifier_->Send("READY=1\nSTATUS=serving " + listener_.address);
+    if (watchdog_ms_) {
+      notifier_->Send("WATCHDOG=1");
+      AddTimer(*watchdog_ms_, TimerKind::kWatchdog);
+    }
+  }
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   while (!exit_code_) {
@@ -190,6 +201,7 @@ void Server::OnSignal() {
 // the others finish the request in flight, answered with Connection: close.
 void Server::BeginDrain() {
   draining_ = true;
+  if (notifier_) notifier_->Send("STOPPING=1");
   if (listener_.fd) {
     ListenerWatch(false);
     listener_.fd.reset();
@@ -208,6 +220,10 @@ void Server::OnTimer(const Timer& t) {
   switch (t.kind) {
     case TimerKind::kExitAfter:
       exit_code_ = options_.exit_code;
+      return;
+    case TimerKind::kWatchdog:
+      notifier_->Send("WATCHDOG=1");
+      AddTimer(*watchdog_ms_, TimerKind::kWatchdog);
       return;
     case TimerKind::kResumeAccept:
       if (listener_.fd && !draining_) ListenerWatch(true);
@@ -373,6 +389,7 @@ std::map<int, std::string> Server::OwnFds() const {
   if (listener_.fd) fds[listener_.fd.get()] = "listener";
   if (epoll_) fds[epoll_.get()] = "epoll";
   if (signals_) fds[signals_.get()] = "signalfd";
+  if (notifier_) fds[notifier_->fd()] = "notify";
   for (const auto& slot : conns_) {
     if (slot && slot->is_open()) fds[slot->fd()] = "connection";
   }

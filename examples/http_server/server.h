@@ -3,7 +3,9 @@
 // woken), a signalfd for SIGTERM/SIGINT, and every connection
 // (edge-triggered, registered once for both directions). Timers (/slow
 // replies, lingering closes, --exit-after-ms) live in a heap whose earliest
-// deadline bounds epoll_wait.
+// deadline bounds epoll_wait. With $NOTIFY_SOCKET set it sends READY=1 once
+// serving, WATCHDOG=1 every $WATCHDOG_USEC/2 from the loop (so a blocked
+// loop, e.g. GET /burn, misses heartbeats) and STOPPING=1 when draining.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include "connection.h"
 #include "handlers.h"
 #include "listener.h"
+#include "notify.h"
 #include "options.h"
 #include "responses.h"
 
@@ -30,7 +33,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Creates the epoll set and the signalfd (blocking SIGTERM/SIGINT).
+  // Creates the epoll set and the signalfd (blocking SIGTERM/SIGINT), and
+  // connects to $NOTIFY_SOCKET.
   corral::Status Init();
 
   // Serves until a graceful stop completes (returns 0) or --exit-after-ms
@@ -39,7 +43,7 @@ class Server {
   int Run();
 
  private:
-  enum class TimerKind : uint8_t { kSlowReply, kLingerEnd, kResumeAccept, kExitAfter };
+  enum class TimerKind : uint8_t { kSlowReply, kLingerEnd, kResumeAccept, kExitAfter, kWatchdog };
   struct Timer {
     int64_t at_ns;
     TimerKind kind;
@@ -72,6 +76,8 @@ class Server {
   Listener listener_;
   corral::UniqueFd epoll_;
   corral::UniqueFd signals_;
+  std::optional<Notifier> notifier_;       // $NOTIFY_SOCKET, unless --no-notify
+  std::optional<int64_t> watchdog_ms_;     // WATCHDOG=1 period
   Responses responses_;
   Handlers handlers_;
 
