@@ -46,6 +46,8 @@ const char* to_string(ReadyMode m) {
       return "started";
     case ReadyMode::kDelay:
       return "delay";
+    case ReadyMode::kNotify:
+      return "notify";
   }
   return "?";
 }

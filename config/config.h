@@ -22,7 +22,7 @@ inline constexpr int kMaxWorkers = 4096;
 
 enum class RestartPolicy { kAlways, kOnFailure, kNever };
 enum class SocketMode { kShared, kReuseport };
-enum class ReadyMode { kStarted, kDelay };
+enum class ReadyMode { kStarted, kDelay, kNotify };
 enum class OutputMode { kCapture, kInherit };
 
 struct SocketConfig {
@@ -44,6 +44,11 @@ struct WorkerConfig {
   ReadyMode ready = ReadyMode::kStarted;
   Duration ready_delay{0};  // for ReadyMode::kDelay
   Duration ready_timeout{30'000};
+  // A ready worker whose last heartbeat (library or sd_notify WATCHDOG=1) is
+  // older than this is hung; 0 = off. Judged only once a worker has
+  // heartbeated at all.
+  Duration heartbeat_timeout{0};
+  int hang_signal = 6;  // SIGABRT, as gunicorn: a core dump or a stack trace
   OutputMode output = OutputMode::kCapture;
 
   bool operator==(const WorkerConfig&) const = default;

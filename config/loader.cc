@@ -35,8 +35,9 @@ constexpr std::array kRootKeys = {"name"sv, "worker"sv, "restart"sv, "socket"sv}
 constexpr std::array kRootUnsupported = {"autoscale"sv, "admin"sv, "metrics"sv};
 constexpr std::array kWorkerKeys = {"command"sv, "count"sv,         "cwd"sv,
                                     "env"sv,     "stop_signal"sv,   "drain_timeout"sv,
-                                    "ready"sv,   "ready_timeout"sv, "output"sv};
-constexpr std::array kWorkerUnsupported = {"user"sv, "heartbeat_timeout"sv, "max_memory"sv};
+                                    "ready"sv,   "ready_timeout"sv, "output"sv,
+                                    "heartbeat_timeout"sv, "hang_signal"sv};
+constexpr std::array kWorkerUnsupported = {"user"sv, "max_memory"sv};
 constexpr std::array kRestartKeys = {"policy"sv,     "backoff_initial"sv, "backoff_max"sv,
                                      "min_uptime"sv, "max_restarts"sv,    "window"sv};
 constexpr std::array kSocketKeys = {"name"sv, "listen"sv, "mode"sv, "backlog"sv};
@@ -126,8 +127,9 @@ void read_env(TableReader& r, WorkerConfig& w) {
   }
 }
 
-void read_stop_signal(TableReader& r, WorkerConfig& w) {
-  const toml::node* node = r.table().get("stop_signal");
+// stop_signal and hang_signal: a name ("SIGTERM", "TERM") or a number.
+void read_signal(TableReader& r, const char* key, int& out) {
+  const toml::node* node = r.table().get(key);
   if (node == nullptr) return;
   std::string text;
   if (const auto* s = node->as_string()) {
@@ -135,21 +137,22 @@ void read_stop_signal(TableReader& r, WorkerConfig& w) {
   } else if (const auto* i = node->as_integer()) {
     text = std::to_string(i->get());
   } else {
-    r.wrong_type(*node, "stop_signal", "a signal name like \"SIGTERM\"");
+    r.wrong_type(*node, key, "a signal name like \"SIGTERM\"");
     return;
   }
   auto signal = parse_signal(text);
   if (!signal) {
-    r.fail(*node, fmt::format("[worker] stop_signal: {}", signal.error().message));
+    r.fail(*node, fmt::format("[worker] {}: {}", key, signal.error().message));
     return;
   }
-  w.stop_signal = *signal;
+  out = *signal;
 }
 
 void read_ready(TableReader& r, WorkerConfig& w) {
   const toml::node* node = r.table().get("ready");
   if (node == nullptr) return;
-  constexpr std::string_view kExpected = "\"started\" or \"delay:DURATION\" (e.g. \"delay:2s\")";
+  constexpr std::string_view kExpected =
+      "\"started\", \"notify\" or \"delay:DURATION\" (e.g. \"delay:2s\")";
   const auto* s = node->as_string();
   if (s == nullptr) {
     r.wrong_type(*node, "ready", kExpected);
@@ -169,9 +172,8 @@ void read_ready(TableReader& r, WorkerConfig& w) {
     w.ready = ReadyMode::kDelay;
     w.ready_delay = *d;
   } else if (text == "notify") {
-    r.fail(*node,
-           "[worker] ready = \"notify\" is not available in this version; use \"started\" or "
-           "\"delay:DURATION\"");
+    w.ready = ReadyMode::kNotify;
+    w.ready_delay = Duration{0};
   } else {
     r.wrong_type(*node, "ready", kExpected);
   }
@@ -183,10 +185,12 @@ void read_worker(TableReader& r, WorkerConfig& w) {
   read_count(r, w);
   if (auto cwd = r.read_string("cwd")) w.cwd = *cwd;
   read_env(r, w);
-  read_stop_signal(r, w);
+  read_signal(r, "stop_signal", w.stop_signal);
+  read_signal(r, "hang_signal", w.hang_signal);
   if (auto d = r.read_duration("drain_timeout")) w.drain_timeout = *d;
   read_ready(r, w);
   if (auto d = r.read_duration("ready_timeout")) w.ready_timeout = *d;
+  if (auto d = r.read_duration("heartbeat_timeout")) w.heartbeat_timeout = *d;
   if (auto o =
           r.read_choice<OutputMode>("output", "\"capture\" or \"inherit\"", parse_output_mode)) {
     w.output = *o;

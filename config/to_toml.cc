@@ -53,6 +53,12 @@ std::string key(std::string_view k) {
 
 std::string duration(Duration d) { return quote(format_duration(d)); }
 
+// A signal by name where it has one, else by number, quoted either way.
+std::string signal(int number) {
+  const char* name = signal_name(number);
+  return quote(*name != '\0' ? name : std::to_string(number));
+}
+
 void write_worker(const WorkerConfig& w, std::string& out) {
   out += "[worker]\n";
   out += "command = [";
@@ -71,14 +77,15 @@ void write_worker(const WorkerConfig& w, std::string& out) {
     first = false;
   }
   out += w.env.empty() ? "}\n" : " }\n";
-  const char* signal = signal_name(w.stop_signal);
-  out += fmt::format("stop_signal = {}\n",
-                     quote(*signal != '\0' ? signal : std::to_string(w.stop_signal)));
+  out += fmt::format("stop_signal = {}\n", signal(w.stop_signal));
   out += fmt::format("drain_timeout = {}\n", duration(w.drain_timeout));
   out += fmt::format("ready = {}\n", w.ready == ReadyMode::kDelay
                                          ? quote("delay:" + format_duration(w.ready_delay))
                                          : quote(to_string(w.ready)));
   out += fmt::format("ready_timeout = {}\n", duration(w.ready_timeout));
+  out += fmt::format("heartbeat_timeout = {}{}\n", duration(w.heartbeat_timeout),
+                     w.heartbeat_timeout.count() == 0 ? "  # off" : "");
+  out += fmt::format("hang_signal = {}\n", signal(w.hang_signal));
   out += fmt::format("output = {}\n", quote(to_string(w.output)));
 }
 

@@ -9,7 +9,7 @@ packages=(
   prometheus-cpp-dev nlohmann-json3-dev libcli11-dev libsystemd-dev
   libgtest-dev libgmock-dev
   # the test suite: the sanitizer runtime, real third-party servers, curl
-  clang libclang-rt-14-dev gunicorn python3 curl procps
+  clang libclang-rt-14-dev gunicorn python3 curl procps util-linux systemd
 )
 # Node.js serves one of the example servers; keep a newer one if present.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

@@ -5,17 +5,23 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
 
 #include "config/signals.h"
+#include "supervisor/process_tree.h"
+#include "supervisor/runtime_dir.h"
 #include "supervisor/worker_command.h"
 
 extern char** environ;
 
 namespace corral::supervisor {
 namespace {
+
+// After hang_signal, time for a core dump or a stack trace, then SIGKILL.
+constexpr std::chrono::milliseconds kHangKillGrace{2000};
 
 std::string format_uptime(Clock::duration d) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
@@ -38,10 +44,14 @@ Supervisor::Supervisor(config::Config config, ListenSockets sockets, int worker_
     auto slot = std::make_unique<Slot>(id, config_.restart);
     uv_timer_init(&loop_, slot->timer.get());
     slot->timer.get()->data = slot.get();
+    uv_timer_init(&loop_, slot->kill_timer.get());
+    slot->kill_timer.get()->data = slot.get();
     slots_.push_back(std::move(slot));
   }
   uv_timer_init(&loop_, drain_timer_.get());
   drain_timer_.get()->data = this;
+  uv_timer_init(&loop_, health_timer_.get());
+  health_timer_.get()->data = this;
 }
 
 Supervisor::~Supervisor() {
@@ -49,7 +59,9 @@ Supervisor::~Supervisor() {
   // libuv can finish closing them before the loop itself goes.
   slots_.clear();
   signals_.clear();
+  notify_.reset();
   drain_timer_.close();
+  health_timer_.close();
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
 }
@@ -60,6 +72,21 @@ int Supervisor::run() {
   }
   // A worker's pipe or a client may go away while we write to it.
   ::signal(SIGPIPE, SIG_IGN);
+
+  if (auto ok = start_notify_socket(); !ok) {
+    if (config_.worker.ready == config::ReadyMode::kNotify) {
+      log_->error("{}; ready = \"notify\" cannot work without it", ok.error().message);
+      return 1;
+    }
+    log_->warn("{}; workers get no NOTIFY_SOCKET", ok.error().message);
+  }
+  const auto interval = health_check_interval(config_.worker);
+  if (config_.worker.heartbeat_timeout.count() > 0 || config_.worker.ready != config::ReadyMode::kStarted) {
+    uv_timer_start(
+        health_timer_.get(),
+        [](uv_timer_t* t) { static_cast<Supervisor*>(t->data)->check_health(); },
+        static_cast<uint64_t>(interval.count()), static_cast<uint64_t>(interval.count()));
+  }
 
   log_->info("corral '{}' starting {} worker{} on {}: {}", config_.name, slots_.size(),
              slots_.size() == 1 ? "" : "s", sockets_.describe(),
@@ -117,15 +144,25 @@ void Supervisor::on_signal(int signum) {
 void Supervisor::reap_children() {
   // Every child of this process is ours: reaping with -1 also collects
   // orphans re-parented to us when we run as PID 1.
+  // Stops and continues are reported too: a SIGSTOPped worker is seen at
+  // once, without polling /proc.
   for (;;) {
     int status = 0;
-    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    pid_t pid = ::waitpid(-1, &status, WNOHANG | WUNTRACED | WCONTINUED);
     if (pid <= 0) break;
     for (auto& slot : slots_) {
-      if (slot->pid == pid && has_process(slot->state)) {
+      if (slot->pid != pid || !has_process(slot->state)) continue;
+      if (WIFSTOPPED(status)) {
+        slot->stopped_since = Clock::now();
+        log_->warn("worker {} (pid {}) stopped by signal {} ({})", slot->id, pid, WSTOPSIG(status),
+                   config::signal_name(WSTOPSIG(status)));
+      } else if (WIFCONTINUED(status)) {
+        slot->stopped_since.reset();
+        log_->info("worker {} (pid {}) continued", slot->id, pid);
+      } else {
         on_child_exited(*slot, status);
-        break;
       }
+      break;
     }
   }
   check_finished();
@@ -140,17 +177,22 @@ void Supervisor::on_child_exited(Slot& slot, int wait_status) {
   if (slot.err) slot.err->drain_and_close();
   // Helpers the worker left in its process group go with it.
   kill_group(slot);
+  uv_timer_stop(slot.kill_timer.get());
   slot.pid = 0;
   slot.out.reset();
   slot.err.reset();
   slot.last_exit = status.describe();
+  if (!slot.kill_reason.empty()) slot.last_exit = slot.kill_reason + ": " + slot.last_exit;
   const auto uptime = format_uptime(now - slot.started);
 
   const bool requested = slot.state == WorkerState::kStopping || slot.state == WorkerState::kDraining;
   RestartDecision decision;
   if (!requested) {
     std::uniform_real_distribution<double> jitter(0.0, 1.0);
-    decision = slot.restarts.on_exit(status, slot.started, now, jitter(rng_));
+    // A worker that never became ready is a failed start however long it
+    // took to fail: it backs off like an early exit.
+    const TimePoint started = slot.state == WorkerState::kStarting ? now : slot.started;
+    decision = slot.restarts.on_exit(status, started, now, jitter(rng_));
   }
   const Step step = next(slot.state, Event::kExited, decision);
 
@@ -246,6 +288,14 @@ void Supervisor::spawn(Slot& slot) {
     }
   }
   LaunchSpec spec = make_launch_spec(config_.worker, slot.id, views, inherited_env_);
+  if (notify_) spec.env.push_back("NOTIFY_SOCKET=" + notify_->path());
+  if (config_.worker.heartbeat_timeout.count() > 0) {
+    spec.env.push_back(fmt::format("WATCHDOG_USEC={}", config_.worker.heartbeat_timeout.count() * 1000));
+  }
+  slot.last_heartbeat.reset();
+  slot.stopped_since.reset();
+  slot.status.clear();
+  slot.kill_reason.clear();
   start_output(slot, &spec.stdout_fd, &spec.stderr_fd);
   slot.stderr_tail.clear();
   slot.started = Clock::now();
@@ -278,7 +328,7 @@ void Supervisor::spawn(Slot& slot) {
   log_->info("worker {} started (pid {})", slot.id, slot.pid);
   if (config_.worker.ready == config::ReadyMode::kStarted) {
     perform(slot, next(slot.state, Event::kReady), {});
-  } else {
+  } else if (config_.worker.ready == config::ReadyMode::kDelay) {
     uv_timer_start(
         slot.timer.get(),
         [](uv_timer_t* t) {
@@ -352,6 +402,89 @@ void Supervisor::check_finished() {
     log_->info("every worker exited and the restart policy restarts none; exiting");
     quit(0);
   }
+}
+
+Status Supervisor::start_notify_socket() {
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  auto dir = ensure_private_dir(default_runtime_dir(xdg != nullptr ? xdg : "", ::geteuid()));
+  if (!dir) return dir.error();
+  const std::string path = fmt::format("{}/{}.{}.notify", *dir, config_.name, ::getpid());
+  auto socket = NotifySocket::create(&loop_, path, [this](pid_t sender, const NotifyMessage& m) {
+    on_notify(sender, m);
+  });
+  if (!socket) return socket.error();
+  notify_ = std::move(*socket);
+  return Ok{};
+}
+
+Supervisor::Slot* Supervisor::slot_of_process(pid_t pid) {
+  // The sender may be the worker or any descendant (systemd-notify runs as
+  // a child of the script that calls it): walk up, a bounded number of
+  // steps, until a worker or corral itself.
+  const pid_t self = ::getpid();
+  for (int depth = 0; depth < 32 && pid > 1 && pid != self; ++depth) {
+    for (auto& slot : slots_) {
+      if (slot->pid == pid && has_process(slot->state)) return slot.get();
+    }
+    auto stat = read_proc_stat(pid);
+    if (!stat) return nullptr;
+    pid = stat->ppid;
+  }
+  return nullptr;
+}
+
+void Supervisor::on_notify(pid_t sender, const NotifyMessage& message) {
+  Slot* slot = slot_of_process(sender);
+  if (slot == nullptr) {
+    log_->debug("notify message from pid {}, which is no worker of ours: ignored", sender);
+    return;
+  }
+  if (message.watchdog) slot->last_heartbeat = Clock::now();
+  if (message.status) {
+    slot->status = *message.status;
+    log_->debug("worker {} (pid {}) status: {}", slot->id, slot->pid, slot->status);
+  }
+  if (message.stopping) log_->info("worker {} (pid {}) says it is stopping", slot->id, slot->pid);
+  if (message.ready && slot->state == WorkerState::kStarting &&
+      config_.worker.ready == config::ReadyMode::kNotify) {
+    log_->info("worker {} (pid {}) ready", slot->id, slot->pid);
+    perform(*slot, next(slot->state, Event::kReady), {});
+  }
+}
+
+void Supervisor::check_health() {
+  const TimePoint now = Clock::now();
+  for (auto& slot : slots_) {
+    if (!has_process(slot->state) || !slot->kill_reason.empty()) continue;
+    WorkerHealth health{slot->state, slot->started, slot->last_heartbeat, slot->stopped_since};
+    HealthVerdict verdict = judge_health(health, config_.worker, now);
+    if (verdict.kind != HealthVerdict::Kind::kHealthy) kill_unhealthy(*slot, verdict);
+  }
+}
+
+void Supervisor::kill_unhealthy(Slot& slot, const HealthVerdict& verdict) {
+  if (verdict.kind == HealthVerdict::Kind::kNotReadyInTime) {
+    // A failed start: the restart policy counts it like an early exit.
+    slot.kill_reason = "not ready";
+    log_->warn("worker {} (pid {}) {}; killing it", slot.id, slot.pid, verdict.reason);
+    kill_group(slot);
+    return;
+  }
+  slot.kill_reason = "hung";
+  auto stat = read_proc_stat(slot.pid);
+  log_->error("worker {} (pid {}) hung: {}; process state {}, wchan {}; sending {}", slot.id,
+              slot.pid, verdict.reason, stat ? std::string(1, stat->state) : "?",
+              read_wchan(slot.pid), config::signal_name(config_.worker.hang_signal));
+  ::kill(slot.pid, config_.worker.hang_signal);
+  // A stopped process would hold the signal pending forever.
+  if (slot.stopped_since) ::kill(slot.pid, SIGCONT);
+  uv_timer_start(
+      slot.kill_timer.get(),
+      [](uv_timer_t* t) {
+        auto* s = static_cast<Slot*>(t->data);
+        static_cast<Supervisor*>(t->loop->data)->kill_group(*s);
+      },
+      static_cast<uint64_t>(kHangKillGrace.count()), 0);
 }
 
 void Supervisor::quit(int exit_code) {

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,7 +14,9 @@
 #include <spdlog/logger.h>
 
 #include "config/config.h"
+#include "supervisor/health_policy.h"
 #include "supervisor/listen_sockets.h"
+#include "supervisor/notify_socket.h"
 #include "supervisor/line_splitter.h"
 #include "supervisor/output_pipe.h"
 #include "supervisor/restart_policy.h"
@@ -45,11 +48,22 @@ class Supervisor {
     std::unique_ptr<OutputPipe> err;
     RecentLines stderr_tail;
     UvHandle<uv_timer_t> timer;  // restart backoff, or the ready delay
+    UvHandle<uv_timer_t> kill_timer;  // SIGKILL after hang_signal's grace
     std::string last_exit;
+    // Health, as of this process: reset at each spawn.
+    std::optional<TimePoint> last_heartbeat;
+    std::optional<TimePoint> stopped_since;
+    std::string status;        // the worker's last STATUS=
+    std::string kill_reason;   // why corral killed it ("hung", "not ready"), for the exit log
     Slot(int slot_id, const config::RestartConfig& rc) : id(slot_id), restarts(rc) {}
   };
 
   void install_signal(int signum);
+  Status start_notify_socket();
+  void on_notify(pid_t sender, const NotifyMessage& message);
+  Slot* slot_of_process(pid_t pid);
+  void check_health();
+  void kill_unhealthy(Slot& slot, const HealthVerdict& verdict);
   void on_signal(int signum);
   void reap_children();
   void on_child_exited(Slot& slot, int wait_status);
@@ -71,6 +85,8 @@ class Supervisor {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<UvHandle<uv_signal_t>> signals_;
   UvHandle<uv_timer_t> drain_timer_;
+  UvHandle<uv_timer_t> health_timer_;
+  std::unique_ptr<NotifySocket> notify_;
   std::vector<std::string> inherited_env_;
   std::mt19937_64 rng_;
   bool stopping_ = false;

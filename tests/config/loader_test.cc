@@ -9,6 +9,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 namespace corral::config {
 namespace {
 
@@ -194,8 +196,6 @@ TEST(LoadTomlErrors, KeyInTheWrongTableSaysWhereItBelongs) {
 TEST(LoadTomlErrors, NotYetSupportedKeysAreRefused) {
   EXPECT_EQ(load_error("[worker]\nuser = \"www-data\"\n"),
             "web.toml:2:1: [worker] user is not supported in this version");
-  EXPECT_EQ(load_error("[worker]\nheartbeat_timeout = \"10s\"\n"),
-            "web.toml:2:1: [worker] heartbeat_timeout is not supported in this version");
   EXPECT_EQ(load_error("[worker]\nmax_memory = \"512MiB\"\n"),
             "web.toml:2:1: [worker] max_memory is not supported in this version");
   EXPECT_EQ(load_error("[autoscale]\nmin = 2\n"),
@@ -281,14 +281,20 @@ TEST(LoadTomlErrors, ChoiceValues) {
             "web.toml:3:8: [[socket]] mode must be \"shared\" or \"reuseport\", not a string "
             "\"fanout\"");
   EXPECT_EQ(load_error("[worker]\nready = \"soon\"\n"),
-            "web.toml:2:9: [worker] ready must be \"started\" or \"delay:DURATION\" (e.g. "
-            "\"delay:2s\"), not a string \"soon\"");
+            "web.toml:2:9: [worker] ready must be \"started\", \"notify\" or \"delay:DURATION\" "
+            "(e.g. \"delay:2s\"), not a string \"soon\"");
 }
 
-TEST(LoadTomlErrors, ReadyNotifyIsNotAvailableYet) {
-  EXPECT_EQ(load_error("[worker]\nready = \"notify\"\n"),
-            "web.toml:2:9: [worker] ready = \"notify\" is not available in this version; use "
-            "\"started\" or \"delay:DURATION\"");
+TEST(LoadToml, ReadinessAndHangDetectionKeys) {
+  auto c = load_toml("[worker]\nready = \"notify\"\nheartbeat_timeout = \"2s\"\nhang_signal = \"QUIT\"\n",
+                     "web.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->worker.ready, ReadyMode::kNotify);
+  EXPECT_EQ(c->worker.heartbeat_timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c->worker.hang_signal, SIGQUIT);
+  EXPECT_EQ(load_error("[worker]\nhang_signal = \"SIGNOPE\"\n").substr(0, 30),
+            "web.toml:2:15: [worker] hang_s");
+  EXPECT_EQ(load_error("[worker]\nheartbeat_timeout = 5\n").substr(0, 22), "web.toml:2:21: [worker");
 }
 
 TEST(LoadTomlErrors, BadValuesInsideStrings) {

@@ -32,6 +32,8 @@ TEST(ToToml, DefaultsAreWrittenOut) {
             "drain_timeout = \"30s\"\n"
             "ready = \"started\"\n"
             "ready_timeout = \"30s\"\n"
+            "heartbeat_timeout = \"0s\"  # off\n"
+            "hang_signal = \"SIGABRT\"\n"
             "output = \"capture\"\n"
             "\n"
             "[restart]\n"
