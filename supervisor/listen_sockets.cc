@@ -187,6 +187,7 @@ uint16_t ListenSockets::port(const std::string& name) const {
 }
 
 std::string ListenSockets::describe() const {
+  if (entries_.empty()) return "no sockets";
   std::string out;
   for (const auto& e : entries_) {
     if (!out.empty()) out += ", ";
