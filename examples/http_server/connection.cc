@@ -10,12 +10,12 @@ namespace example {
 
 Connection::Connection() : in_(std::make_unique<char[]>(kInputCapacity)) { out_.reserve(4096); }
 
-void Connection::Open(corral::UniqueFd fd, uint32_t generation) {
+void Connection::open(corral::UniqueFd fd, uint32_t generation) {
   fd_ = std::move(fd);
   generation_ = generation;
 }
 
-void Connection::Close() {
+void Connection::close() {
   fd_.reset();
   begin_ = end_ = 0;
   out_.clear();
@@ -27,7 +27,7 @@ void Connection::Close() {
   scanned = 0;
 }
 
-Connection::Io Connection::Read() {
+Connection::Io Connection::read() {
   if (begin_ == end_) {
     begin_ = end_ = 0;
   } else if (end_ == kInputCapacity && begin_ > 0) {
@@ -57,7 +57,7 @@ Connection::Io Connection::Read() {
   }
 }
 
-Connection::Io Connection::Flush() {
+Connection::Io Connection::flush() {
   while (out_sent_ < out_.size()) {
     ssize_t n = send(fd_.get(), out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL);
     if (n > 0) {
@@ -80,14 +80,14 @@ Connection::Io Connection::Flush() {
   return Io::kOk;
 }
 
-void Connection::Consume(size_t n) {
+void Connection::consume(size_t n) {
   begin_ += std::min(n, end_ - begin_);
   if (begin_ == end_) begin_ = end_ = 0;
 }
 
-bool Connection::SkipBody() {
+bool Connection::skip_body() {
   size_t n = static_cast<size_t>(std::min<uint64_t>(body_to_skip, end_ - begin_));
-  Consume(n);
+  consume(n);
   body_to_skip -= n;
   return body_to_skip == 0;
 }

@@ -24,9 +24,9 @@ class Connection {
 
   Connection();
 
-  void Open(corral::UniqueFd fd, uint32_t generation);
+  void open(corral::UniqueFd fd, uint32_t generation);
   // Closes the socket and clears the protocol state; buffers keep their capacity.
-  void Close();
+  void close();
 
   bool is_open() const { return fd_.valid(); }
   int fd() const { return fd_.get(); }
@@ -36,16 +36,16 @@ class Connection {
   // epoll a short read means the socket is drained, so it clears `readable`
   // without a second recv() that would only say EAGAIN; unless the peer's
   // FIN has been reported (`hangup`), which no later edge would announce.
-  Io Read();
+  Io read();
   // Sends pending output; a short send clears `writable`.
-  Io Flush();
+  Io flush();
 
   std::string_view unparsed() const { return {in_.get() + begin_, end_ - begin_}; }
-  void Consume(size_t n);
+  void consume(size_t n);
   bool input_full() const { return begin_ == 0 && end_ == kInputCapacity; }
   // Drops request-body bytes that are buffered; true once the body is gone.
-  bool SkipBody();
-  void DropInput() { begin_ = end_ = 0; }
+  bool skip_body();
+  void drop_input() { begin_ = end_ = 0; }
 
   std::string& out() { return out_; }
   size_t pending_output() const { return out_.size() - out_sent_; }

@@ -9,17 +9,17 @@
 namespace example {
 namespace {
 
-int64_t MonotonicNs() {
+int64_t monotonic_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 // Spins for `ms` of wall time, keeping one core busy (for CPU-scaling tests).
-void Burn(int64_t ms) {
-  int64_t until = MonotonicNs() + ms * 1'000'000;
+void burn(int64_t ms) {
+  int64_t until = monotonic_ns() + ms * 1'000'000;
   volatile uint64_t sink = 0;
-  while (MonotonicNs() < until) {
+  while (monotonic_ns() < until) {
     for (int i = 0; i < 10'000; ++i) sink = sink * 6364136223846793005ULL + 1442695040888963407ULL;
   }
 }
@@ -34,58 +34,58 @@ Handlers::Handlers(const Responses& responses, std::vector<std::string> argv,
       own_fds_(std::move(own_fds)),
       listen_fd_(std::move(listen_fd)) {}
 
-Outcome Handlers::Handle(const Request& r, ConnectionHeader conn, std::string& out) const {
+Outcome Handlers::handle(const Request& r, ConnectionHeader conn, std::string& out) const {
   const bool head = r.method == "HEAD";
   const std::string_view p = r.path;
 
   // The hot path first: GET / is one copy of a prebuilt response.
   if (p == "/" && (r.method == "GET" || head)) {
-    responses_.AppendHello(out, conn, head);
+    responses_.append_hello(out, conn, head);
     return {};
   }
   if (p != "/" && p != "/slow" && p != "/info" && p != "/crash" && p != "/exit" && p != "/burn") {
-    responses_.Append(out, 404, "text/plain", "not found\n", conn, head);
+    responses_.append(out, 404, "text/plain", "not found\n", conn, head);
     return {};
   }
   if (r.method != "GET" && !head) {
-    responses_.Append(out, 405, "text/plain", "method not allowed\n", conn, false,
+    responses_.append(out, 405, "text/plain", "method not allowed\n", conn, false,
                       "Allow: GET, HEAD\r\n");
     return {};
   }
   auto bad_query = [&] {
-    responses_.Append(out, 400, "text/plain", "bad query\n", conn, head);
+    responses_.append(out, 400, "text/plain", "bad query\n", conn, head);
     return Outcome{};
   };
 
   if (p == "/slow") {
-    auto ms = QueryInt(r.query, "ms", kDefaultSlowMs, kMaxSlowMs);
+    auto ms = query_int(r.query, "ms", kDefaultSlowMs, kMaxSlowMs);
     if (!ms) return bad_query();
     return Outcome{.defer_ms = *ms, .exit_code = std::nullopt};
   }
   if (p == "/burn") {
-    auto ms = QueryInt(r.query, "ms", kDefaultBurnMs, kMaxBurnMs);
+    auto ms = query_int(r.query, "ms", kDefaultBurnMs, kMaxBurnMs);
     if (!ms) return bad_query();
-    Burn(*ms);
-    responses_.Append(out, 200, "text/plain", "burned " + std::to_string(*ms) + " ms\n", conn, head);
+    burn(*ms);
+    responses_.append(out, 200, "text/plain", "burned " + std::to_string(*ms) + " ms\n", conn, head);
     return {};
   }
   if (p == "/info") {
-    responses_.Append(out, 200, "application/json", BuildInfoJson(argv_, listen_fd_(), own_fds_()),
+    responses_.append(out, 200, "application/json", build_info_json(argv_, listen_fd_(), own_fds_()),
                       conn, head);
     return {};
   }
   if (p == "/crash") std::abort();
   // /exit
-  auto code = QueryInt(r.query, "code", 0, 255);
+  auto code = query_int(r.query, "code", 0, 255);
   if (!code) return bad_query();
-  responses_.Append(out, 200, "text/plain", "exiting with code " + std::to_string(*code) + "\n",
+  responses_.append(out, 200, "text/plain", "exiting with code " + std::to_string(*code) + "\n",
                     ConnectionHeader::kClose, head);
   return Outcome{.defer_ms = std::nullopt, .exit_code = static_cast<int>(*code)};
 }
 
-void Handlers::AppendSlowReply(std::string& out, int64_t ms, ConnectionHeader conn,
+void Handlers::append_slow_reply(std::string& out, int64_t ms, ConnectionHeader conn,
                                bool head_only) const {
-  responses_.Append(out, 200, "text/plain", "slept " + std::to_string(ms) + " ms\n", conn, head_only);
+  responses_.append(out, 200, "text/plain", "slept " + std::to_string(ms) + " ms\n", conn, head_only);
 }
 
 }  // namespace example

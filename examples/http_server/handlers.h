@@ -27,10 +27,10 @@ class Handlers {
            std::function<std::map<int, std::string>()> own_fds, std::function<int()> listen_fd);
 
   // Appends the response to `r` to `out` (unless deferred).
-  Outcome Handle(const Request& r, ConnectionHeader conn, std::string& out) const;
+  Outcome handle(const Request& r, ConnectionHeader conn, std::string& out) const;
 
   // The deferred reply of GET /slow.
-  void AppendSlowReply(std::string& out, int64_t ms, ConnectionHeader conn, bool head_only) const;
+  void append_slow_reply(std::string& out, int64_t ms, ConnectionHeader conn, bool head_only) const;
 
   // GET /   GET /slow?ms=N   GET /info   GET /crash   GET /exit?code=N   GET /burn?ms=N
   static constexpr int64_t kDefaultSlowMs = 1000, kMaxSlowMs = 600'000;

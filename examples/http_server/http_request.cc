@@ -5,7 +5,7 @@
 namespace example {
 namespace {
 
-bool IEquals(std::string_view a, std::string_view b) {
+bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     char x = a[i], y = b[i];
@@ -16,18 +16,18 @@ bool IEquals(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::string_view Trim(std::string_view s) {
+std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
 
-bool IsTokenChar(char c) {
+bool is_token_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
          (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);
 }
 
-std::optional<uint64_t> ParseDecimal(std::string_view s) {
+std::optional<uint64_t> parse_decimal(std::string_view s) {
   if (s.empty() || s.size() > 18) return std::nullopt;
   uint64_t v = 0;
   for (char c : s) {
@@ -38,12 +38,12 @@ std::optional<uint64_t> ParseDecimal(std::string_view s) {
 }
 
 // Applies the tokens of a Connection header ("close", "keep-alive", others).
-void ApplyConnection(std::string_view value, Request* r) {
+void apply_connection(std::string_view value, Request* r) {
   while (!value.empty()) {
     size_t comma = value.find(',');
-    std::string_view token = Trim(value.substr(0, comma));
-    if (IEquals(token, "close")) r->keep_alive = false;
-    else if (IEquals(token, "keep-alive") && r->minor_version == 0) r->keep_alive = true;
+    std::string_view token = trim(value.substr(0, comma));
+    if (iequals(token, "close")) r->keep_alive = false;
+    else if (iequals(token, "keep-alive") && r->minor_version == 0) r->keep_alive = true;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
@@ -51,7 +51,7 @@ void ApplyConnection(std::string_view value, Request* r) {
 
 }  // namespace
 
-ParseStatus ParseRequest(std::string_view buf, size_t* scanned, Request* out) {
+ParseStatus parse_request(std::string_view buf, size_t* scanned, Request* out) {
   // Find the blank line ending the head, resuming where the last call stopped.
   size_t from = *scanned > 3 ? *scanned - 3 : 0;
   size_t end = buf.find("\r\n\r\n", from);
@@ -76,7 +76,7 @@ ParseStatus ParseRequest(std::string_view buf, size_t* scanned, Request* out) {
   if (sp2 == std::string_view::npos || sp2 == sp1 + 1) return ParseStatus::kBad;
   r.method = line.substr(0, sp1);
   for (char c : r.method) {
-    if (!IsTokenChar(c)) return ParseStatus::kBad;
+    if (!is_token_char(c)) return ParseStatus::kBad;
   }
   std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   std::string_view version = line.substr(sp2 + 1);
@@ -103,16 +103,16 @@ ParseStatus ParseRequest(std::string_view buf, size_t* scanned, Request* out) {
     if (colon == std::string_view::npos || colon == 0) return ParseStatus::kBad;
     std::string_view name = line.substr(0, colon);
     for (char c : name) {
-      if (!IsTokenChar(c)) return ParseStatus::kBad;
+      if (!is_token_char(c)) return ParseStatus::kBad;
     }
-    std::string_view value = Trim(line.substr(colon + 1));
-    if (IEquals(name, "connection")) {
-      ApplyConnection(value, &r);
-    } else if (IEquals(name, "content-length")) {
-      auto n = ParseDecimal(value);
+    std::string_view value = trim(line.substr(colon + 1));
+    if (iequals(name, "connection")) {
+      apply_connection(value, &r);
+    } else if (iequals(name, "content-length")) {
+      auto n = parse_decimal(value);
       if (!n || (length && *length != *n)) return ParseStatus::kBad;
       length = n;
-    } else if (IEquals(name, "transfer-encoding")) {
+    } else if (iequals(name, "transfer-encoding")) {
       return ParseStatus::kUnsupported;
     }
   }
@@ -121,14 +121,14 @@ ParseStatus ParseRequest(std::string_view buf, size_t* scanned, Request* out) {
   return ParseStatus::kOk;
 }
 
-std::optional<int64_t> QueryInt(std::string_view query, std::string_view key, int64_t fallback,
+std::optional<int64_t> query_int(std::string_view query, std::string_view key, int64_t fallback,
                                 int64_t max) {
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     size_t eq = pair.find('=');
     if (eq != std::string_view::npos && pair.substr(0, eq) == key) {
-      auto v = ParseDecimal(pair.substr(eq + 1));
+      auto v = parse_decimal(pair.substr(eq + 1));
       if (!v) return std::nullopt;
       return static_cast<int64_t>(*v > static_cast<uint64_t>(max) ? max : *v);
     }

@@ -35,12 +35,12 @@ inline constexpr size_t kMaxHeadSize = 8192;
 // previous call already looked for the end of the head, so a head arriving in
 // many small reads is not rescanned from the start; start it at 0 and reset
 // it after each kOk.
-ParseStatus ParseRequest(std::string_view buf, size_t* scanned, Request* out);
+ParseStatus parse_request(std::string_view buf, size_t* scanned, Request* out);
 
 // The value of `key` in a query string ("ms=50&x=1") as a non-negative
 // integer, clamped to `max`; `fallback` when the key is absent; nullopt when
 // it is present but not a number.
-std::optional<int64_t> QueryInt(std::string_view query, std::string_view key, int64_t fallback,
+std::optional<int64_t> query_int(std::string_view query, std::string_view key, int64_t fallback,
                                 int64_t max);
 
 }  // namespace example

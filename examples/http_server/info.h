@@ -13,7 +13,7 @@ namespace example {
 // epoll, signalfd, connections). Each entry of "fds" carries a "role": that
 // name, "stdio" for 0-2, "listen_fds" for a socket-activation fd, or null for
 // a descriptor nobody here accounts for, i.e. one that leaked in.
-std::string BuildInfoJson(const std::vector<std::string>& argv, int listen_fd,
+std::string build_info_json(const std::vector<std::string>& argv, int listen_fd,
                           const std::map<int, std::string>& own_fds);
 
 }  // namespace example

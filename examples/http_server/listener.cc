@@ -21,10 +21,10 @@ using corral::Error;
 using corral::Result;
 using corral::UniqueFd;
 
-std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string with_errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
 // Describes a bound socket for the start-up line; sets *port for TCP.
-std::string DescribeSocket(int fd, int* port) {
+std::string describe_socket(int fd, int* port) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   *port = -1;
@@ -59,9 +59,9 @@ std::string DescribeSocket(int fd, int* port) {
 // open file description that the supervisor and sibling workers share; every
 // event-driven server (libuv, nginx, gunicorn) does the same, and it is what
 // lets a worker that lost the race for a connection get EAGAIN, not block.
-Result<Listener> AdoptFd(int fd, const std::string& origin) {
+Result<Listener> adopt_fd(int fd, const std::string& origin) {
   struct stat st{};
-  if (fstat(fd, &st) != 0) return Error{Errno(origin + ": fd " + std::to_string(fd))};
+  if (fstat(fd, &st) != 0) return Error{with_errno(origin + ": fd " + std::to_string(fd))};
   if (!S_ISSOCK(st.st_mode)) return Error{origin + ": fd " + std::to_string(fd) + " is not a socket"};
   int accepting = 0;
   socklen_t optlen = sizeof accepting;
@@ -74,13 +74,13 @@ Result<Listener> AdoptFd(int fd, const std::string& origin) {
   int fl_flags = fcntl(fd, F_GETFL);
   if (fd_flags < 0 || fl_flags < 0 || fcntl(fd, F_SETFD, fd_flags | FD_CLOEXEC) != 0 ||
       fcntl(fd, F_SETFL, fl_flags | O_NONBLOCK) != 0) {
-    return Error{Errno(origin + ": fcntl on fd " + std::to_string(fd))};
+    return Error{with_errno(origin + ": fcntl on fd " + std::to_string(fd))};
   }
-  l.address = DescribeSocket(fd, &l.port);
+  l.address = describe_socket(fd, &l.port);
   return l;
 }
 
-Result<Listener> BindPort(const std::string& host, int port) {
+Result<Listener> bind_port(const std::string& host, int port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -94,26 +94,26 @@ Result<Listener> BindPort(const std::string& host, int port) {
   for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
     UniqueFd fd(socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
     if (!fd) {
-      last_error = Errno("socket");
+      last_error = with_errno("socket");
       continue;
     }
     int one = 1;
     setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-      last_error = Errno("SO_REUSEPORT");
+      last_error = with_errno("SO_REUSEPORT");
       continue;
     }
     if (bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
-      last_error = Errno("bind " + host + ":" + service);
+      last_error = with_errno("bind " + host + ":" + service);
       continue;
     }
     if (listen(fd.get(), SOMAXCONN) != 0) {
-      last_error = Errno("listen");
+      last_error = with_errno("listen");
       continue;
     }
     freeaddrinfo(found);
     Listener l;
-    l.address = DescribeSocket(fd.get(), &l.port);
+    l.address = describe_socket(fd.get(), &l.port);
     l.fd = std::move(fd);
     l.bound_here = true;
     return l;
@@ -124,18 +124,18 @@ Result<Listener> BindPort(const std::string& host, int port) {
 
 }  // namespace
 
-Result<Listener> OpenListener(const Options& options) {
-  if (options.fd) return AdoptFd(*options.fd, "--fd");
+Result<Listener> open_listener(const Options& options) {
+  if (options.fd) return adopt_fd(*options.fd, "--fd");
 
   const char* listen_fds = std::getenv("LISTEN_FDS");
   const char* listen_pid = std::getenv("LISTEN_PID");
   if (listen_fds != nullptr && listen_pid != nullptr &&
       std::strtoll(listen_pid, nullptr, 10) == static_cast<long long>(getpid())) {
     if (std::atoi(listen_fds) < 1) return Error{"LISTEN_FDS=" + std::string(listen_fds) + ": no socket"};
-    return AdoptFd(3, "LISTEN_FDS");
+    return adopt_fd(3, "LISTEN_FDS");
   }
 
-  if (options.port) return BindPort(options.host, *options.port);
+  if (options.port) return bind_port(options.host, *options.port);
   return Error{"no listening socket: pass --fd N or --port P, or run under socket activation (LISTEN_FDS)"};
 }
 

@@ -20,6 +20,6 @@ struct Listener {
 // Order: --fd N; else fd 3 when LISTEN_FDS is set and LISTEN_PID is our pid;
 // else --port P [--host H], bound with SO_REUSEADDR and SO_REUSEPORT so that
 // several standalone copies share the port.
-corral::Result<Listener> OpenListener(const Options& options);
+corral::Result<Listener> open_listener(const Options& options);
 
 }  // namespace example

@@ -16,7 +16,7 @@
 
 namespace {
 
-void WriteLine(int fd, const std::string& line) {
+void write_line(int fd, const std::string& line) {
   std::string s = line + "\n";
   for (size_t done = 0; done < s.size();) {
     ssize_t n = write(fd, s.data() + done, s.size() - done);
@@ -28,15 +28,15 @@ void WriteLine(int fd, const std::string& line) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  example::ParsedOptions parsed = example::ParseOptions(argc, argv);
+  example::ParsedOptions parsed = example::parse_options(argc, argv);
   if (!parsed.options) return parsed.exit_code;
   example::Options& options = *parsed.options;
 
-  if (options.stderr_line) WriteLine(STDERR_FILENO, *options.stderr_line);
+  if (options.stderr_line) write_line(STDERR_FILENO, *options.stderr_line);
 
-  corral::Result<example::Listener> listener = example::OpenListener(options);
+  corral::Result<example::Listener> listener = example::open_listener(options);
   if (!listener) {
-    WriteLine(STDERR_FILENO, "example_server: " + listener.error().message);
+    write_line(STDERR_FILENO, "example_server: " + listener.error().message);
     return 2;
   }
   // The start-up line, printed once signals are set up so that a stop signal
@@ -51,10 +51,10 @@ int main(int argc, char** argv) {
   bool print = !options.quiet || chosen_port;
 
   example::Server server(std::move(options), std::move(listener).value());
-  if (corral::Status st = server.Init(); !st) {
-    WriteLine(STDERR_FILENO, "example_server: " + st.error().message);
+  if (corral::Status st = server.init(); !st) {
+    write_line(STDERR_FILENO, "example_server: " + st.error().message);
     return 1;
   }
-  if (print) WriteLine(STDOUT_FILENO, line);
-  return server.Run();
+  if (print) write_line(STDOUT_FILENO, line);
+  return server.run();
 }

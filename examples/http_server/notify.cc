@@ -10,7 +10,7 @@
 
 namespace example {
 
-std::optional<Notifier> Notifier::FromEnv() {
+std::optional<Notifier> Notifier::from_env() {
   const char* path = std::getenv("NOTIFY_SOCKET");
   if (path == nullptr || path[0] == '\0') return std::nullopt;
   sockaddr_un addr{};
@@ -27,11 +27,11 @@ std::optional<Notifier> Notifier::FromEnv() {
   return notifier;
 }
 
-void Notifier::Send(std::string_view state) const {
-  (void)send(fd_.get(), state.data(), state.size(), MSG_NOSIGNAL);
+void Notifier::send(std::string_view state) const {
+  (void)::send(fd_.get(), state.data(), state.size(), MSG_NOSIGNAL);
 }
 
-std::optional<int64_t> WatchdogIntervalMs() {
+std::optional<int64_t> watchdog_interval_ms() {
   const char* usec = std::getenv("WATCHDOG_USEC");
   if (usec == nullptr) return std::nullopt;
   if (const char* pid = std::getenv("WATCHDOG_PID");

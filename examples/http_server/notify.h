@@ -14,10 +14,10 @@ namespace example {
 class Notifier {
  public:
   // nullopt when $NOTIFY_SOCKET is unset or unusable.
-  static std::optional<Notifier> FromEnv();
+  static std::optional<Notifier> from_env();
 
   // Best effort: a supervisor that is not listening must not stop us.
-  void Send(std::string_view state) const;
+  void send(std::string_view state) const;
 
   int fd() const { return fd_.get(); }
 
@@ -27,6 +27,6 @@ class Notifier {
 
 // Half of $WATCHDOG_USEC in milliseconds (how often to send WATCHDOG=1), when
 // it is set and $WATCHDOG_PID, if set, is our pid.
-std::optional<int64_t> WatchdogIntervalMs();
+std::optional<int64_t> watchdog_interval_ms();
 
 }  // namespace example

@@ -4,7 +4,7 @@
 
 namespace example {
 
-ParsedOptions ParseOptions(int argc, char** argv) {
+ParsedOptions parse_options(int argc, char** argv) {
   Options o;
   o.argv.assign(argv, argv + argc);
 

@@ -27,6 +27,6 @@ struct ParsedOptions {
   std::optional<Options> options;
   int exit_code = 0;
 };
-ParsedOptions ParseOptions(int argc, char** argv);
+ParsedOptions parse_options(int argc, char** argv);
 
 }  // namespace example

@@ -7,7 +7,7 @@ namespace {
 
 constexpr std::string_view kHelloBody = "hello\n";
 
-std::string_view ConnectionLine(ConnectionHeader conn) {
+std::string_view connection_line(ConnectionHeader conn) {
   switch (conn) {
     case ConnectionHeader::kNone: return "";
     case ConnectionHeader::kKeepAlive: return "Connection: keep-alive\r\n";
@@ -18,7 +18,7 @@ std::string_view ConnectionLine(ConnectionHeader conn) {
 
 }  // namespace
 
-std::string_view StatusText(int status) {
+std::string_view status_text(int status) {
   switch (status) {
     case 200: return "OK";
     case 400: return "Bad Request";
@@ -32,9 +32,9 @@ std::string_view StatusText(int status) {
   }
 }
 
-Responses::Responses() { Tick(); }
+Responses::Responses() { tick(); }
 
-void Responses::Tick() {
+void Responses::tick() {
   timespec now{};
   clock_gettime(CLOCK_REALTIME_COARSE, &now);
   if (now.tv_sec == second_) return;
@@ -47,27 +47,27 @@ void Responses::Tick() {
   for (int i = 0; i < 3; ++i) {
     std::string& r = hello_[i];
     r.clear();
-    Append(r, 200, "text/plain", kHelloBody, static_cast<ConnectionHeader>(i));
+    append(r, 200, "text/plain", kHelloBody, static_cast<ConnectionHeader>(i));
     hello_head_size_[i] = r.size() - kHelloBody.size();
   }
 }
 
-void Responses::AppendHello(std::string& out, ConnectionHeader conn, bool head_only) const {
+void Responses::append_hello(std::string& out, ConnectionHeader conn, bool head_only) const {
   int i = static_cast<int>(conn);
   out.append(hello_[i].data(), head_only ? hello_head_size_[i] : hello_[i].size());
 }
 
-void Responses::Append(std::string& out, int status, std::string_view content_type,
+void Responses::append(std::string& out, int status, std::string_view content_type,
                        std::string_view body, ConnectionHeader conn, bool head_only,
                        std::string_view extra_headers) const {
   char num[24];
   auto status_end = std::to_chars(num, num + sizeof num, status).ptr;
-  out.append("HTTP/1.1 ").append(num, status_end).append(" ").append(StatusText(status)).append("\r\n");
+  out.append("HTTP/1.1 ").append(num, status_end).append(" ").append(status_text(status)).append("\r\n");
   out.append("Server: example_server\r\n").append(date_);
   out.append("Content-Type: ").append(content_type).append("\r\n");
   auto len_end = std::to_chars(num, num + sizeof num, body.size()).ptr;
   out.append("Content-Length: ").append(num, len_end).append("\r\n");
-  out.append(ConnectionLine(conn)).append(extra_headers).append("\r\n");
+  out.append(connection_line(conn)).append(extra_headers).append("\r\n");
   if (!head_only) out.append(body);
 }
 

@@ -20,13 +20,13 @@ class Responses {
   Responses();
 
   // Re-renders the cached parts when the wall-clock second changed.
-  void Tick();
+  void tick();
 
   // Appends the prebuilt "200 hello\n" response.
-  void AppendHello(std::string& out, ConnectionHeader conn, bool head_only) const;
+  void append_hello(std::string& out, ConnectionHeader conn, bool head_only) const;
 
   // Appends a full response with a Content-Length body.
-  void Append(std::string& out, int status, std::string_view content_type, std::string_view body,
+  void append(std::string& out, int status, std::string_view content_type, std::string_view body,
               ConnectionHeader conn, bool head_only = false,
               std::string_view extra_headers = {}) const;
 
@@ -37,6 +37,6 @@ class Responses {
   size_t hello_head_size_[3] = {0, 0, 0};     // without the body
 };
 
-std::string_view StatusText(int status);
+std::string_view status_text(int status);
 
 }  // namespace example

@@ -25,11 +25,11 @@ constexpr uint64_t kTagConnection = 3ULL << 62;
 constexpr uint64_t kTagKindMask = 3ULL << 62;
 constexpr uint32_t kGenerationMask = (1U << 30) - 1;
 
-uint64_t ConnectionTag(int fd, uint32_t generation) {
+uint64_t connection_tag(int fd, uint32_t generation) {
   return kTagConnection | (static_cast<uint64_t>(generation) << 32) | static_cast<uint32_t>(fd);
 }
 
-int64_t MonotonicNs() {
+int64_t monotonic_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
@@ -40,17 +40,17 @@ constexpr int kServiceSteps = 16;     // per connection per turn
 constexpr int64_t kLingerMs = 2000;   // discard a closing client's input this long at most
 constexpr int64_t kAcceptPauseMs = 100;  // after EMFILE and the like
 
-void Warn(const char* what) { std::fprintf(stderr, "example_server: %s: %s\n", what, std::strerror(errno)); }
+void warn(const char* what) { std::fprintf(stderr, "example_server: %s: %s\n", what, std::strerror(errno)); }
 
 }  // namespace
 
 Server::Server(Options options, Listener listener)
     : options_(std::move(options)),
       listener_(std::move(listener)),
-      handlers_(responses_, options_.argv, [this] { return OwnFds(); },
+      handlers_(responses_, options_.argv, [this] { return own_fds(); },
                 [this] { return listener_.fd.get(); }) {}
 
-corral::Status Server::Init() {
+corral::Status Server::init() {
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) return corral::Error{std::string("epoll_create1: ") + std::strerror(errno)};
 
@@ -79,16 +79,16 @@ corral::Status Server::Init() {
   if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, signals_.get(), &ev) != 0) {
     return corral::Error{std::string("epoll_ctl(signalfd): ") + std::strerror(errno)};
   }
-  if (!ListenerWatch(true)) return corral::Error{std::string("epoll_ctl(listener): ") + std::strerror(errno)};
-  if (options_.exit_after_ms) AddTimer(*options_.exit_after_ms, TimerKind::kExitAfter);
+  if (!listener_watch(true)) return corral::Error{std::string("epoll_ctl(listener): ") + std::strerror(errno)};
+  if (options_.exit_after_ms) add_timer(*options_.exit_after_ms, TimerKind::kExitAfter);
   if (!options_.no_notify) {
-    notifier_ = Notifier::FromEnv();
-    if (notifier_) watchdog_ms_ = WatchdogIntervalMs();
+    notifier_ = Notifier::from_env();
+    if (notifier_) watchdog_ms_ = watchdog_interval_ms();
   }
   return corral::Ok{};
 }
 
-bool Server::ListenerWatch(bool on) {
+bool Server::listener_watch(bool on) {
   if (!on) return epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.fd.get(), nullptr) == 0;
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLEXCLUSIVE;
@@ -98,39 +98,39 @@ bool Server::ListenerWatch(bool on) {
   return epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener_.fd.get(), &ev) == 0;
 }
 
-int Server::Run() {
+int Server::run() {
   if (notifier_) {
-    notifier_->Send("READY=1\nSTATUS=serving " + listener_.address);
+    notifier_->send("READY=1\nSTATUS=serving " + listener_.address);
     if (watchdog_ms_) {
-      notifier_->Send("WATCHDOG=1");
-      AddTimer(*watchdog_ms_, TimerKind::kWatchdog);
+      notifier_->send("WATCHDOG=1");
+      add_timer(*watchdog_ms_, TimerKind::kWatchdog);
     }
   }
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   while (!exit_code_) {
     if (draining_ && open_conns_ == 0) return 0;
-    int timeout = ready_.empty() ? NextTimeoutMs(MonotonicNs()) : 0;
+    int timeout = ready_.empty() ? next_timeout_ms(monotonic_ns()) : 0;
     int n = epoll_wait(epoll_.get(), events, kMaxEvents, timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
-      Warn("epoll_wait");
+      warn("epoll_wait");
       return 1;
     }
-    responses_.Tick();
+    responses_.tick();
     for (int i = 0; i < n && !exit_code_; ++i) {
       uint64_t tag = events[i].data.u64;
       switch (tag & kTagKindMask) {
-        case kTagListener: OnListenerReady(); break;
-        case kTagSignals: OnSignal(); break;
+        case kTagListener: on_listener_ready(); break;
+        case kTagSignals: on_signal(); break;
         default: {
-          Connection* c = Find(static_cast<int>(tag & 0xffffffffU), (tag >> 32) & kGenerationMask);
+          Connection* c = find(static_cast<int>(tag & 0xffffffffU), (tag >> 32) & kGenerationMask);
           if (c == nullptr) break;  // closed earlier in this batch
           uint32_t e = events[i].events;
           if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->readable = true;
           if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->hangup = true;
           if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) c->writable = true;
-          Service(*c);
+          service(*c);
         }
       }
     }
@@ -138,19 +138,19 @@ int Server::Run() {
     ready_now_.swap(ready_);
     ready_.clear();
     for (uint64_t tag : ready_now_) {
-      if (Connection* c = Find(static_cast<int>(tag & 0xffffffffU), (tag >> 32) & kGenerationMask)) Service(*c);
+      if (Connection* c = find(static_cast<int>(tag & 0xffffffffU), (tag >> 32) & kGenerationMask)) service(*c);
     }
     ready_now_.clear();
-    for (int64_t now = MonotonicNs(); !exit_code_ && !timers_.empty() && timers_.top().at_ns <= now;) {
+    for (int64_t now = monotonic_ns(); !exit_code_ && !timers_.empty() && timers_.top().at_ns <= now;) {
       Timer t = timers_.top();
       timers_.pop();
-      OnTimer(t);
+      on_timer(t);
     }
   }
   return *exit_code_;
 }
 
-void Server::OnListenerReady() {
+void Server::on_listener_ready() {
   for (int i = 0; i < kAcceptsPerWake && listener_.fd; ++i) {
     int fd = accept4(listener_.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -159,12 +159,12 @@ void Server::OnListenerReady() {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         // The listener is level-triggered: stop watching it for a moment
         // rather than spin on an error that a closing connection will cure.
-        Warn("accept4 (pausing accepts)");
-        ListenerWatch(false);
-        AddTimer(kAcceptPauseMs, TimerKind::kResumeAccept);
+        warn("accept4 (pausing accepts)");
+        listener_watch(false);
+        add_timer(kAcceptPauseMs, TimerKind::kResumeAccept);
         return;
       }
-      Warn("accept4");
+      warn("accept4");
       return;
     }
     corral::UniqueFd sock(fd);
@@ -178,135 +178,135 @@ void Server::OnListenerReady() {
     uint32_t generation = next_generation_++ & kGenerationMask;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.u64 = ConnectionTag(fd, generation);
+    ev.data.u64 = connection_tag(fd, generation);
     if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-      Warn("epoll_ctl(connection)");
+      warn("epoll_ctl(connection)");
       continue;  // `sock` closes it
     }
-    c.Open(std::move(sock), generation);
+    c.open(std::move(sock), generation);
     c.writable = true;  // readability is reported by epoll right away if data is there
     ++open_conns_;
   }
 }
 
-void Server::OnSignal() {
+void Server::on_signal() {
   signalfd_siginfo info;
   while (read(signals_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
     if (draining_) _exit(128 + static_cast<int>(info.ssi_signo));  // second signal: now
-    BeginDrain();
+    begin_drain();
   }
 }
 
 // Graceful stop: no new connections; idle keep-alive connections close now;
 // the others finish the request in flight, answered with Connection: close.
-void Server::BeginDrain() {
+void Server::begin_drain() {
   draining_ = true;
-  if (notifier_) notifier_->Send("STOPPING=1");
+  if (notifier_) notifier_->send("STOPPING=1");
   if (listener_.fd) {
-    ListenerWatch(false);
+    listener_watch(false);
     listener_.fd.reset();
   }
   // Look at every connection once more: a request may sit unread in the
-  // socket; an idle one is closed (Service reads until EAGAIN, then closes).
+  // socket; an idle one is closed (service() reads until EAGAIN, then closes).
   for (auto& slot : conns_) {
     if (slot && slot->is_open()) {
       slot->readable = true;
-      Service(*slot);
+      service(*slot);
     }
   }
 }
 
-void Server::OnTimer(const Timer& t) {
+void Server::on_timer(const Timer& t) {
   switch (t.kind) {
     case TimerKind::kExitAfter:
       exit_code_ = options_.exit_code;
       return;
     case TimerKind::kWatchdog:
-      notifier_->Send("WATCHDOG=1");
-      AddTimer(*watchdog_ms_, TimerKind::kWatchdog);
+      notifier_->send("WATCHDOG=1");
+      add_timer(*watchdog_ms_, TimerKind::kWatchdog);
       return;
     case TimerKind::kResumeAccept:
-      if (listener_.fd && !draining_) ListenerWatch(true);
+      if (listener_.fd && !draining_) listener_watch(true);
       return;
     case TimerKind::kLingerEnd:
-      if (Connection* c = Find(t.fd, t.generation); c != nullptr && c->lingering) Close(*c);
+      if (Connection* c = find(t.fd, t.generation); c != nullptr && c->lingering) close(*c);
       return;
     case TimerKind::kSlowReply: {
-      Connection* c = Find(t.fd, t.generation);
+      Connection* c = find(t.fd, t.generation);
       if (c == nullptr || !c->waiting) return;
       const Connection::Deferred& d = c->deferred;
       bool keep = d.keep_alive && !draining_;
       ConnectionHeader conn = !keep ? ConnectionHeader::kClose
                               : d.minor_version == 0 ? ConnectionHeader::kKeepAlive
                                                      : ConnectionHeader::kNone;
-      handlers_.AppendSlowReply(c->out(), d.ms, conn, d.head_only);
+      handlers_.append_slow_reply(c->out(), d.ms, conn, d.head_only);
       if (!keep) c->close_after_flush = true;
       c->waiting = false;
-      Service(*c);
+      service(*c);
       return;
     }
   }
 }
 
-void Server::Service(Connection& c) {
+void Server::service(Connection& c) {
   for (int step = 0; step < kServiceSteps; ++step) {
     if (c.lingering) {
       // Write side is shut; read and drop until the client closes too, so
       // that closing with unread input does not reset the connection before
       // the client has read our last response.
       for (int i = 0; i < kServiceSteps && c.readable; ++i) {
-        Connection::Io r = c.Read();
-        c.DropInput();
-        if (r == Connection::Io::kEof || r == Connection::Io::kError) return Close(c);
+        Connection::Io r = c.read();
+        c.drop_input();
+        if (r == Connection::Io::kEof || r == Connection::Io::kError) return close(c);
       }
       if (c.readable) break;  // more to drop next turn
       return;
     }
 
     // 1. Send what is owed.
-    if (c.has_output() && c.writable && c.Flush() == Connection::Io::kError) return Close(c);
+    if (c.has_output() && c.writable && c.flush() == Connection::Io::kError) return close(c);
     if (!c.has_output()) {
       if (c.exit_after_flush) _exit(*c.exit_after_flush);
-      if (c.close_after_flush) return FinishClose(c);
+      if (c.close_after_flush) return finish_close(c);
     } else if (c.pending_output() >= Connection::kOutputHighWater) {
       return;  // the client is not reading; wait for EPOLLOUT
     }
 
     // 2. Answer complete requests already received (pipelining).
-    if (AnswerRequests(c)) continue;
+    if (answer_requests(c)) continue;
 
     // 3. Nothing owed: while draining, that is the moment to close.
-    if (draining_ && c.idle()) return Close(c);
+    if (draining_ && c.idle()) return close(c);
 
     // 4. Receive more.
     if (c.peer_closed) {
       // Everything received has been answered. A client that closes while
       // its /slow is pending has gone away (half-closing HTTP clients are
       // rare): do not keep a worker draining for it.
-      if (c.waiting || !c.has_output()) return Close(c);
+      if (c.waiting || !c.has_output()) return close(c);
       return;
     }
     if (!c.readable || c.input_full()) return;
-    switch (c.Read()) {
+    switch (c.read()) {
       case Connection::Io::kOk: break;
       case Connection::Io::kAgain:
-        if (draining_ && c.idle()) return Close(c);
+        if (draining_ && c.idle()) return close(c);
         return;
       case Connection::Io::kEof: c.peer_closed = true; break;
-      case Connection::Io::kError: return Close(c);
+      case Connection::Io::kError: return close(c);
     }
   }
-  ready_.push_back(ConnectionTag(c.fd(), c.generation()));
+  ready_.push_back(connection_tag(c.fd(), c.generation()));
 }
 
-bool Server::AnswerRequests(Connection& c) {
+bool Server::answer_requests(Connection& c) {
   bool progress = false;
   while (!c.waiting && !c.close_after_flush && c.pending_output() < Connection::kOutputHighWater) {
-    if (!c.SkipBody()) break;  // the rest of a body is still to come
+    if (!c.skip_body()) break;  // the rest of a body is still to come
     std::string_view in = c.unparsed();
     if (in.empty()) break;
     Request r;
-    ParseStatus st = ParseRequest(in, &c.scanned, &r);
+    ParseStatus st = parse_request(in, &c.scanned, &r);
     if (st == ParseStatus::kIncomplete) {
       if (c.input_full()) st = ParseStatus::kTooLarge;
       else break;
@@ -317,24 +317,24 @@ bool Server::AnswerRequests(Connection& c) {
                    : st == ParseStatus::kUnsupported ? 501
                    : st == ParseStatus::kBadVersion  ? 505
                                                      : 400;
-      responses_.Append(c.out(), status, "text/plain", std::string(StatusText(status)) + "\n",
+      responses_.append(c.out(), status, "text/plain", std::string(status_text(status)) + "\n",
                         ConnectionHeader::kClose);
       c.close_after_flush = true;
-      c.Consume(in.size());
+      c.consume(in.size());
       break;
     }
-    c.Consume(r.head_size);
+    c.consume(r.head_size);
     c.scanned = 0;
     c.body_to_skip = r.content_length;
     bool keep = r.keep_alive && !draining_;
     ConnectionHeader conn = !keep ? ConnectionHeader::kClose
                             : r.minor_version == 0 ? ConnectionHeader::kKeepAlive
                                                    : ConnectionHeader::kNone;
-    Outcome o = handlers_.Handle(r, conn, c.out());
+    Outcome o = handlers_.handle(r, conn, c.out());
     if (o.defer_ms) {
       c.waiting = true;
       c.deferred = {*o.defer_ms, r.keep_alive, r.minor_version, r.method == "HEAD"};
-      AddTimer(*o.defer_ms, TimerKind::kSlowReply, c.fd(), c.generation());
+      add_timer(*o.defer_ms, TimerKind::kSlowReply, c.fd(), c.generation());
     } else if (!keep) {
       c.close_after_flush = true;
     }
@@ -346,37 +346,37 @@ bool Server::AnswerRequests(Connection& c) {
   return progress;
 }
 
-void Server::FinishClose(Connection& c) {
+void Server::finish_close(Connection& c) {
   // Input we have not read (a pipelined request after Connection: close, the
   // rest of a body) would make close() send RST, which can destroy the
   // response in flight. Then shut the write side and drain for a while.
   bool unread = !c.unparsed().empty() || c.body_to_skip > 0 || c.readable;
-  if (!unread || c.peer_closed) return Close(c);
+  if (!unread || c.peer_closed) return close(c);
   shutdown(c.fd(), SHUT_WR);
   c.lingering = true;
-  c.DropInput();
-  AddTimer(kLingerMs, TimerKind::kLingerEnd, c.fd(), c.generation());
-  Service(c);
+  c.drop_input();
+  add_timer(kLingerMs, TimerKind::kLingerEnd, c.fd(), c.generation());
+  service(c);
 }
 
-void Server::Close(Connection& c) {
+void Server::close(Connection& c) {
   if (!c.is_open()) return;
   // close() removes the fd from the epoll set (we never dup sockets).
-  c.Close();
+  c.close();
   --open_conns_;
 }
 
-Connection* Server::Find(int fd, uint32_t generation) {
+Connection* Server::find(int fd, uint32_t generation) {
   if (fd < 0 || static_cast<size_t>(fd) >= conns_.size() || !conns_[fd]) return nullptr;
   Connection* c = conns_[fd].get();
   return c->is_open() && c->generation() == generation ? c : nullptr;
 }
 
-void Server::AddTimer(int64_t delay_ms, TimerKind kind, int fd, uint32_t generation) {
-  timers_.push(Timer{MonotonicNs() + delay_ms * 1'000'000, kind, fd, generation});
+void Server::add_timer(int64_t delay_ms, TimerKind kind, int fd, uint32_t generation) {
+  timers_.push(Timer{monotonic_ns() + delay_ms * 1'000'000, kind, fd, generation});
 }
 
-int Server::NextTimeoutMs(int64_t now_ns) const {
+int Server::next_timeout_ms(int64_t now_ns) const {
   if (timers_.empty()) return -1;
   int64_t wait_ns = timers_.top().at_ns - now_ns;
   if (wait_ns <= 0) return 0;
@@ -384,7 +384,7 @@ int Server::NextTimeoutMs(int64_t now_ns) const {
   return ms > 3'600'000 ? 3'600'000 : static_cast<int>(ms);
 }
 
-std::map<int, std::string> Server::OwnFds() const {
+std::map<int, std::string> Server::own_fds() const {
   std::map<int, std::string> fds;
   if (listener_.fd) fds[listener_.fd.get()] = "listener";
   if (epoll_) fds[epoll_.get()] = "epoll";

@@ -35,12 +35,12 @@ class Server {
 
   // Creates the epoll set and the signalfd (blocking SIGTERM/SIGINT), and
   // connects to $NOTIFY_SOCKET.
-  corral::Status Init();
+  corral::Status init();
 
   // Serves until a graceful stop completes (returns 0) or --exit-after-ms
   // fires (returns its code). A second stop signal _exit()s at once with
   // 128 + the signal number.
-  int Run();
+  int run();
 
  private:
   enum class TimerKind : uint8_t { kSlowReply, kLingerEnd, kResumeAccept, kExitAfter, kWatchdog };
@@ -52,25 +52,25 @@ class Server {
     friend bool operator>(const Timer& a, const Timer& b) { return a.at_ns > b.at_ns; }
   };
 
-  void OnListenerReady();
-  void OnSignal();
-  void OnTimer(const Timer& t);
-  void BeginDrain();
+  void on_listener_ready();
+  void on_signal();
+  void on_timer(const Timer& t);
+  void begin_drain();
 
   // Drives one connection as far as it can go without blocking: sends
   // pending output, answers buffered requests, reads more. Bounded per call;
   // a connection with more to do is queued in ready_ for the next turn.
-  void Service(Connection& c);
+  void service(Connection& c);
   // Answers the complete requests in c's input; true if it made progress.
-  bool AnswerRequests(Connection& c);
-  void FinishClose(Connection& c);  // after a Connection: close reply is sent
-  void Close(Connection& c);
+  bool answer_requests(Connection& c);
+  void finish_close(Connection& c);  // after a Connection: close reply is sent
+  void close(Connection& c);
 
-  Connection* Find(int fd, uint32_t generation);
-  void AddTimer(int64_t delay_ms, TimerKind kind, int fd = -1, uint32_t generation = 0);
-  int NextTimeoutMs(int64_t now_ns) const;
-  bool ListenerWatch(bool on);
-  std::map<int, std::string> OwnFds() const;
+  Connection* find(int fd, uint32_t generation);
+  void add_timer(int64_t delay_ms, TimerKind kind, int fd = -1, uint32_t generation = 0);
+  int next_timeout_ms(int64_t now_ns) const;
+  bool listener_watch(bool on);
+  std::map<int, std::string> own_fds() const;
 
   Options options_;
   Listener listener_;
