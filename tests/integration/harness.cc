@@ -140,6 +140,23 @@ std::optional<std::smatch> Process::find_line(const std::string& regex, Millis t
   }
 }
 
+std::optional<std::vector<std::string>> Process::find_or_wait(const std::string& regex,
+                                                              Millis timeout) {
+  const auto groups = [](const std::smatch& m) {
+    std::vector<std::string> out;
+    for (const auto& g : m) out.push_back(g.str());
+    return out;
+  };
+  const std::regex re(regex);
+  for (const auto& line : lines_) {
+    std::smatch m;
+    if (std::regex_search(line, m, re)) return groups(m);
+  }
+  auto m = wait_for_line(regex, timeout);
+  if (!m) return std::nullopt;
+  return groups(*m);
+}
+
 int Process::count_lines(const std::string& regex) const {
   const std::regex re(regex);
   int n = 0;
@@ -405,6 +422,24 @@ uint16_t tcp_port_of_socket(const std::string& socket_target) {
     }
   }
   return 0;
+}
+
+int tcp_listeners_on_port(uint16_t port) {
+  int count = 0;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream file(table);
+    std::string line;
+    std::getline(file, line);  // header
+    while (std::getline(file, line)) {
+      std::istringstream fields(line);
+      std::string sl, local, remote, state;
+      fields >> sl >> local >> remote >> state;
+      const auto colon = local.rfind(':');
+      if (state != "0A" || colon == std::string::npos) continue;  // 0A: LISTEN
+      if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) ++count;
+    }
+  }
+  return count;
 }
 
 std::string find_program(const std::string& name) {

@@ -58,6 +58,11 @@ class Process {
   // Like wait_for_line, but searches every line read so far too and moves
   // no cursor: for lines from different streams, whose order is not fixed.
   std::optional<std::smatch> find_line(const std::string& regex, Millis timeout = 10s);
+  // For a line whose place among the others is unknown: searches every line
+  // read so far, then waits like wait_for_line. Returns the match's groups
+  // (0 is the whole match), copied.
+  std::optional<std::vector<std::string>> find_or_wait(const std::string& regex,
+                                                       Millis timeout = 10s);
   // Counts lines matching `regex` among those read so far.
   int count_lines(const std::string& regex) const;
   // Waits for the process to exit; its exit code (128+sig when signalled),
@@ -128,6 +133,9 @@ std::vector<pid_t> processes_with_cmdline_containing(const std::string& needle);
 // Local TCP port of the socket with inode `socket_target` ("socket:[N]"),
 // from /proc/net/tcp and tcp6; 0 if not found.
 uint16_t tcp_port_of_socket(const std::string& socket_target);
+
+// Listening TCP sockets bound to `port` (in this network namespace).
+int tcp_listeners_on_port(uint16_t port);
 
 // `name` resolved through PATH ("" if absent): for skipping tests whose
 // third-party program is not installed.

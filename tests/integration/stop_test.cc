@@ -229,15 +229,9 @@ output = "inherit"
   EXPECT_EQ(corral.count_lines(R"(\[w0 )"), 0) << corral.output();
 
   // The worker may write before corral logs its start, or after.
-  const std::string started_re = R"(worker 0 started \(pid (\d+)\))";
-  std::smatch started;
-  const std::string log = corral.output();
-  pid_t worker = 0;
-  if (std::regex_search(log, started, std::regex(started_re))) {
-    worker = std::stoi(started[1]);
-  } else if (auto later = corral.wait_for_line(started_re)) {
-    worker = std::stoi((*later)[1]);
-  }
+  auto started = corral.find_or_wait(R"(worker 0 started \(pid (\d+)\))");
+  ASSERT_TRUE(started) << corral.output();
+  const pid_t worker = std::stoi((*started)[1]);
   ASSERT_GT(worker, 0) << corral.output();
   // Nothing passes through corral: the worker holds corral's own stdout and
   // stderr (here the test's pipe), not pipes of corral's.
