@@ -78,9 +78,9 @@ Status check_command(const Config& config, std::string_view search_path) {
   while (start <= search_path.size()) {
     size_t end = search_path.find(':', start);
     if (end == std::string_view::npos) end = search_path.size();
-    std::string dir(search_path.substr(start, end - start));
-    if (dir.empty()) dir = ".";
-    const std::string candidate = dir + "/" + program;
+    // An empty PATH entry means the current directory.
+    const std::string_view dir = end > start ? search_path.substr(start, end - start) : ".";
+    const std::string candidate = fmt::format("{}/{}", dir, program);
     const int error = executable_error(candidate);
     if (error == 0) return Ok{};
     if (error != ENOENT && error != ENOTDIR && refused.empty()) {
