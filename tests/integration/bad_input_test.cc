@@ -197,6 +197,28 @@ TEST_F(BadInput, PortAlreadyInUseExitsOneAndRemovesTheUnixSocketItCreated) {
   expect_nothing_left();
 }
 
+// In reuseport mode, corral binds one socket per slot: a port held by a
+// process without SO_REUSEPORT refuses them all.
+TEST_F(BadInput, PortAlreadyInUseInReuseportMode) {
+  UniqueFd taken(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(taken.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(taken.get(), 8), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(taken.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string port = std::to_string(ntohs(addr.sin_port));
+  const std::string file = dir_.write("reuseport.toml", "[worker]\ncommand = [\"" +
+                                                            example_server() + "\", \"" +
+                                                            dir_.path() + "\"]\ncount = 2\n"
+                                                            "[[socket]]\nlisten = \"127.0.0.1:" +
+                                                            port + "\"\nmode = \"reuseport\"\n");
+  EXPECT_REFUSED(run_corral({"run", "-c", file}), kExitFailure,
+                 R"(cannot bind 127\.0\.0\.1:)" + port + ": Address already in use");
+  expect_nothing_left();
+}
+
 TEST_F(BadInput, UnixPathThatIsNotASocketIsRefusedAndKept) {
   const std::string path = dir_.write("data.txt", "precious\n");
   std::vector<std::string> args = {"run", "--workers", "1", "--listen", "unix:" + path, "--"};

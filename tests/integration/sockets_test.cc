@@ -155,6 +155,18 @@ TEST(Sockets, ServesOnIpv6Loopback) {
   EXPECT_EQ(corral.process.wait_exit(), 0) << corral.process.output();
 }
 
+TEST(Sockets, ListenWithoutHostTakesEveryIpv4Interface) {
+  Corral corral({"run", "--workers", "1", "--listen", ":0", "--", example_server(), "--fd",
+                 "{fd:http}"});
+  ASSERT_NE(corral.port, 0) << corral.process.output();
+  EXPECT_NE(corral.process.output().find("http=0.0.0.0:" + std::to_string(corral.port)),
+            std::string::npos)
+      << corral.process.output();
+  auto response = http_get(corral.port, "/");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+}
+
 TEST(Sockets, UnixSocketServesAndItsFileIsRemovedOnExit) {
   TempDir dir;
   const std::string path = dir.file("web.sock");

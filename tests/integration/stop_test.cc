@@ -1,6 +1,8 @@
 // Stopping (drain timeout, second SIGINT, SIGQUIT, stop_signal), restart
 // policies, and worker output (inherit mode, floods).
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
@@ -350,6 +352,161 @@ TEST(Stop, FloodingWorkerDoesNotBreakCorral) {
   auto code = corral.process.wait_exit(10s);
   ASSERT_TRUE(code);
   EXPECT_EQ(*code, 0) << corral.process.output().substr(corral.process.output().size() - 2000);
+}
+
+TEST(Stop, StopDuringABackoffStartsNothingMore) {
+  TempDir dir;
+  const std::string config = dir.write("backoff.toml", R"(
+[worker]
+command = ["/bin/sh", "-c", "exit 1"]
+count = 1
+[restart]
+backoff_initial = "5s"
+backoff_max = "5s"
+)");
+  Process corral({corral_binary(), "run", "-c", config});
+  ASSERT_TRUE(corral.wait_for_line(R"(worker 0 \(pid \d+\) exited with code 1 .*restarting in \d+ms)"))
+      << corral.output();
+  const auto start = Clock::now();
+  corral.signal(SIGTERM);
+  auto code = corral.wait_exit(5s);
+  ASSERT_TRUE(code) << corral.output();
+  EXPECT_EQ(*code, 0) << corral.output();
+  EXPECT_LT(since(start), 2000ms) << "corral waited for the backoff";
+  EXPECT_EQ(corral.count_lines("worker 0 started"), 1) << corral.output();
+}
+
+TEST(Stop, HupTtinTtouAreLoggedAndIgnored) {
+  Corral corral({"run", "--workers", "1", "--listen", "http=127.0.0.1:0", "--", example_server(),
+                 "--fd", "{fd:http}"});
+  const auto workers = wait_for_example_servers(corral.process, 1);
+  ASSERT_EQ(workers.size(), 1u) << corral.process.output();
+  for (const auto& [signum, name] : {std::pair{SIGHUP, "HUP"}, {SIGTTIN, "TTIN"}, {SIGTTOU, "TTOU"}}) {
+    corral.process.signal(signum);
+    EXPECT_TRUE(corral.process.wait_for_line(std::string(R"(signal \d+ \((SIG)?)") + name +
+                                             R"(\) is not supported by this version; ignored)"))
+        << corral.process.output();
+  }
+  auto response = http_get(corral.port, "/info");
+  ASSERT_TRUE(response);
+  EXPECT_NE(response->body.find("\"pid\":" + std::to_string(workers[0]) + ","), std::string::npos);
+  EXPECT_EQ(corral.process.count_lines("worker 0 started"), 1);
+  corral.process.signal(SIGTERM);
+  EXPECT_EQ(corral.process.wait_exit(), 0) << corral.process.output();
+}
+
+// "removes what it created": the unix socket file goes however corral stops.
+TEST(Stop, UnixSocketFileIsRemovedHoweverCorralStops) {
+  struct Way {
+    std::string name;
+    std::vector<int> signals;
+  };
+  for (const auto& way : {Way{"SIGQUIT", {SIGQUIT}}, Way{"SIGINT twice", {SIGINT, SIGINT}},
+                          Way{"SIGTERM, drain timeout", {SIGTERM}}}) {
+    SCOPED_TRACE(way.name);
+    TempDir dir;
+    const std::string path = dir.file("web.sock");
+    const std::string config = dir.write("unix.toml", R"(
+[worker]
+command = [)" + quoted(example_server()) + R"(, "--fd", "{fd:http}", "--ignore-term"]
+count = 2
+drain_timeout = "300ms"
+
+[[socket]]
+name = "http"
+listen = "unix:)" + path + R"("
+)");
+    Process corral({corral_binary(), "run", "-c", config});
+    const auto workers = wait_for_example_servers(corral, 2);
+    ASSERT_EQ(workers.size(), 2u) << corral.output();
+    ASSERT_TRUE(http_get_unix(path, "/"));
+    for (int signum : way.signals) {
+      corral.signal(signum);
+      ASSERT_TRUE(corral.wait_for_line("stopping")) << corral.output();
+    }
+    auto code = corral.wait_exit();
+    ASSERT_TRUE(code) << corral.output();
+    EXPECT_EQ(*code, 0) << corral.output();
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(path)))
+        << path << " left behind";
+    for (pid_t w : workers) EXPECT_TRUE(wait_pid_gone(w, 1s));
+  }
+}
+
+TEST(Stop, LastWordsBeforeACrashAreLoggedEvenWithoutANewline) {
+  TempDir dir;
+  const std::string config = dir.write("words.toml", R"(
+[worker]
+command = ["/bin/sh", "-c", "seq 1 5000; printf 'err without newline' >&2; printf 'out without newline'; kill -9 $$"]
+count = 1
+[restart]
+max_restarts = 0
+)");
+  Process corral({corral_binary(), "run", "-c", config});
+  auto code = corral.wait_exit();
+  ASSERT_TRUE(code) << corral.output();
+  EXPECT_EQ(*code, 1) << corral.output();
+  const auto& lines = corral.lines();
+  const auto death = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("killed by signal 9 (SIGKILL)") != std::string::npos;
+  });
+  ASSERT_NE(death, lines.end()) << corral.output();
+  const auto before = [&](const std::string& suffix) {
+    return std::any_of(lines.begin(), death,
+                       [&](const std::string& l) { return l.ends_with(suffix); });
+  };
+  EXPECT_TRUE(before("] 5000"));
+  EXPECT_TRUE(before(" err] err without newline")) << corral.output();
+  EXPECT_TRUE(before("] out without newline")) << corral.output();
+  // And the give-up report quotes the stderr line.
+  EXPECT_NE(death->find("its last stderr lines:"), std::string::npos) << *death;
+  EXPECT_TRUE(std::any_of(death, lines.end(), [](const std::string& l) {
+    return l == "    err without newline";
+  })) << corral.output();
+}
+
+// The issue's promise, "after kill -9 of corral, every worker is gone within
+// one second", for a server started by a wrapper shell that does not exec
+// it (a common start script): the server is the worker's child, not the
+// worker. It holds the listening socket, so if it survives, it keeps
+// serving with no supervisor.
+TEST(Stop, ServerBehindAWrapperShellDiesWithinOneSecondOfCorralKilled) {
+  GTEST_SKIP() << "corral bug: PR_SET_PDEATHSIG reaches only the worker itself; when corral is "
+                  "SIGKILLed nothing kills the rest of the worker's process group, so a server "
+                  "started by a wrapper shell without exec keeps serving the inherited socket "
+                  "with no supervisor. Remove this line once fixed.";
+  // Orphans of corral's tree come to this process, which can then kill and
+  // reap them whatever the outcome.
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  std::vector<pid_t> tree;
+  {
+    Corral corral({"run", "--workers", "1", "--listen", "http=127.0.0.1:0", "--", "/bin/sh", "-c",
+                   example_server() + " --fd {fd:http}; echo server ended"});
+    ASSERT_NE(corral.port, 0) << corral.process.output();
+    auto server = corral.process.wait_for_line(R"(\[w0 (\d+)\] example_server pid=(\d+))");
+    ASSERT_TRUE(server) << corral.process.output();
+    const pid_t shell = std::stoi((*server)[1]);
+    const pid_t server_pid = std::stoi((*server)[2]);
+    ASSERT_NE(shell, server_pid) << "the shell exec'd the server: the test proves nothing";
+    tree = descendants_of(corral.process.pid());
+    ASSERT_TRUE(http_get(corral.port, "/"));
+
+    corral.process.signal(SIGKILL);
+    ASSERT_TRUE(corral.process.wait_exit());
+    const bool gone = wait_pid_gone(server_pid, 1s);
+    std::string still_serving;
+    if (!gone) {
+      auto response = http_get(corral.port, "/", 500ms);
+      still_serving = response ? " and still answers on the port" : "";
+    }
+    EXPECT_TRUE(gone) << "the server (pid " << server_pid << ", child of the worker " << shell
+                      << ") outlived corral's SIGKILL by more than 1 s" << still_serving;
+  }
+  for (pid_t pid : tree) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);  // ours now, as their subreaper (ECHILD if reaped already)
+  }
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
 }  // namespace
