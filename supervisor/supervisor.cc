@@ -60,6 +60,7 @@ Supervisor::~Supervisor() {
   slots_.clear();
   signals_.clear();
   notify_.reset();
+  shm_.reset();
   drain_timer_.close();
   health_timer_.close();
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -80,8 +81,15 @@ int Supervisor::run() {
     }
     log_->warn("{}; workers get no NOTIFY_SOCKET", ok.error().message);
   }
-  const auto interval = health_check_interval(config_.worker);
-  if (config_.worker.heartbeat_timeout.count() > 0 || config_.worker.ready != config::ReadyMode::kStarted) {
+  start_shared_memory();
+  // The tick also beats corral's own heartbeat in the segment, which workers
+  // use to tell whether their supervisor is alive.
+  auto interval = health_check_interval(config_.worker);
+  if (shm_) {
+    interval = std::min(interval, std::chrono::milliseconds(ipc::kSupervisorHeartbeatPeriodNs / 1'000'000 / 2));
+  }
+  if (shm_ || config_.worker.heartbeat_timeout.count() > 0 ||
+      config_.worker.ready != config::ReadyMode::kStarted) {
     uv_timer_start(
         health_timer_.get(),
         [](uv_timer_t* t) { static_cast<Supervisor*>(t->data)->check_health(); },
@@ -178,6 +186,7 @@ void Supervisor::on_child_exited(Slot& slot, int wait_status) {
   // Helpers the worker left in its process group go with it.
   kill_group(slot);
   uv_timer_stop(slot.kill_timer.get());
+  if (shm_) shm_->release_slot(slot.id);
   slot.pid = 0;
   slot.out.reset();
   slot.err.reset();
@@ -241,6 +250,7 @@ void Supervisor::perform(Slot& slot, Step step, const RestartDecision& decision)
           static_cast<uint64_t>(decision.delay.count()), 0);
       break;
     case Action::kSendStopSignal:
+      if (shm_) shm_->request_drain(slot.id);
       if (slot.pid > 0) ::kill(slot.pid, config_.worker.stop_signal);
       break;
     case Action::kKill:
@@ -292,6 +302,13 @@ void Supervisor::spawn(Slot& slot) {
   if (config_.worker.heartbeat_timeout.count() > 0) {
     spec.env.push_back(fmt::format("WATCHDOG_USEC={}", config_.worker.heartbeat_timeout.count() * 1000));
   }
+  if (shm_) {
+    shm_->assign_slot(slot.id);
+    spec.env.push_back("CORRAL_SHM=" + shm_->name());
+    spec.env.push_back(fmt::format("CORRAL_SLOT={}", slot.id));
+  }
+  slot.requests_total = 0;
+  slot.in_flight = 0;
   slot.last_heartbeat.reset();
   slot.stopped_since.reset();
   slot.status.clear();
@@ -325,6 +342,7 @@ void Supervisor::spawn(Slot& slot) {
     return;
   }
   slot.pid = *pid;
+  if (shm_) shm_->set_slot_pid(slot.id, slot.pid);
   log_->info("worker {} started (pid {})", slot.id, slot.pid);
   if (config_.worker.ready == config::ReadyMode::kStarted) {
     perform(slot, next(slot.state, Event::kReady), {});
@@ -454,11 +472,60 @@ void Supervisor::on_notify(pid_t sender, const NotifyMessage& message) {
 
 void Supervisor::check_health() {
   const TimePoint now = Clock::now();
+  if (shm_) {
+    shm_->heartbeat();
+    if (auto problem = shm_->check_and_repair_header()) {
+      log_->warn("shared memory header was overwritten ({}); repaired", *problem);
+    }
+  }
   for (auto& slot : slots_) {
     if (!has_process(slot->state) || !slot->kill_reason.empty()) continue;
+    if (shm_) read_shared_memory(*slot, now);
+    if (!slot->kill_reason.empty()) continue;
     WorkerHealth health{slot->state, slot->started, slot->last_heartbeat, slot->stopped_since};
     HealthVerdict verdict = judge_health(health, config_.worker, now);
     if (verdict.kind != HealthVerdict::Kind::kHealthy) kill_unhealthy(*slot, verdict);
+  }
+}
+
+void Supervisor::start_shared_memory() {
+  if (auto removed = ipc::ShmSegment::cleanup_stale(config_.name); removed && !removed->empty()) {
+    log_->info("removed {} shared memory segment(s) left by a dead corral: {}", removed->size(),
+               fmt::join(*removed, ", "));
+  }
+  auto segment = ipc::ShmSegment::create(config_.name, static_cast<int>(slots_.size()));
+  if (!segment) {
+    log_->warn("{}; workers get no CORRAL_SHM (heartbeats through the library are off)",
+               segment.error().message);
+    return;
+  }
+  shm_.emplace(std::move(*segment));
+}
+
+void Supervisor::read_shared_memory(Slot& slot, TimePoint now) {
+  const ipc::SlotSnapshot snap = shm_->read_slot(slot.id);
+  if (snap.status == ipc::SlotStatus::kCorrupt) {
+    // Only the slot's own worker can be blamed, and only it is replaced.
+    slot.kill_reason = "corrupt shared memory";
+    log_->error("worker {} (pid {}) wrote impossible values into its shared memory slot ({}); "
+                "replacing it",
+                slot.id, slot.pid, snap.problem);
+    kill_group(slot);
+    return;
+  }
+  if (snap.status != ipc::SlotStatus::kOk) return;
+  slot.requests_total = snap.requests_total;
+  slot.in_flight = snap.in_flight;
+  if (snap.heartbeat_ns) {
+    // Both clocks are CLOCK_MONOTONIC (steady_clock on Linux); a heartbeat
+    // "from the future" was already refused by the validation.
+    const TimePoint beat{std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(*snap.heartbeat_ns))};
+    if (!slot.last_heartbeat || beat > *slot.last_heartbeat) slot.last_heartbeat = std::min(beat, now);
+  }
+  if (snap.state == ipc::WorkerState::kReady && slot.state == WorkerState::kStarting &&
+      config_.worker.ready == config::ReadyMode::kNotify) {
+    log_->info("worker {} (pid {}) ready", slot.id, slot.pid);
+    perform(slot, next(slot.state, Event::kReady), {});
   }
 }
 

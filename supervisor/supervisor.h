@@ -14,6 +14,7 @@
 #include <spdlog/logger.h>
 
 #include "config/config.h"
+#include "ipc/shm_segment.h"
 #include "supervisor/health_policy.h"
 #include "supervisor/listen_sockets.h"
 #include "supervisor/notify_socket.h"
@@ -55,11 +56,16 @@ class Supervisor {
     std::optional<TimePoint> stopped_since;
     std::string status;        // the worker's last STATUS=
     std::string kill_reason;   // why corral killed it ("hung", "not ready"), for the exit log
+    // What the worker last published through the library (if it links it).
+    uint64_t requests_total = 0;
+    uint64_t in_flight = 0;
     Slot(int slot_id, const config::RestartConfig& rc) : id(slot_id), restarts(rc) {}
   };
 
   void install_signal(int signum);
   Status start_notify_socket();
+  void start_shared_memory();
+  void read_shared_memory(Slot& slot, TimePoint now);
   void on_notify(pid_t sender, const NotifyMessage& message);
   Slot* slot_of_process(pid_t pid);
   void check_health();
@@ -87,6 +93,7 @@ class Supervisor {
   UvHandle<uv_timer_t> drain_timer_;
   UvHandle<uv_timer_t> health_timer_;
   std::unique_ptr<NotifySocket> notify_;
+  std::optional<ipc::ShmSegment> shm_;  // absent if it could not be created
   std::vector<std::string> inherited_env_;
   std::mt19937_64 rng_;
   bool stopping_ = false;

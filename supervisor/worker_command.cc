@@ -11,7 +11,8 @@ namespace {
 // systemd socket activation or notify) and would mislead a worker.
 bool is_corral_private(std::string_view entry) {
   for (std::string_view key : {"LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=",
-                               "WATCHDOG_USEC=", "WATCHDOG_PID=", "CORRAL_WORKER_ID="}) {
+                               "WATCHDOG_USEC=", "WATCHDOG_PID=", "CORRAL_WORKER_ID=",
+                               "CORRAL_SHM=", "CORRAL_SLOT="}) {
     if (entry.substr(0, key.size()) == key) return true;
   }
   return false;
