@@ -141,6 +141,31 @@ mode = "reuseport"
   EXPECT_EQ(*code, 0) << corral.process.output();
 }
 
+// A command that passes the start-up check but that exec refuses (its
+// interpreter is missing) counts as a failed start: restarted with backoff,
+// then given up, and corral exits 1 rather than waiting forever.
+TEST(Supervision, ExecFailureCountsAsAFailedStartAndGivesUp) {
+  TempDir dir;
+  const std::string script = dir.write("server.sh", "#!/nonexistent/interpreter\n", 0755);
+  const std::string config = dir.write("exec.toml", R"(
+[worker]
+command = [")" + script + R"("]
+count = 2
+[restart]
+backoff_initial = "1ms"
+backoff_max = "2ms"
+max_restarts = 2
+)");
+  Process corral({corral_binary(), "run", "-c", config});
+  auto code = corral.wait_exit(10s);
+  ASSERT_TRUE(code) << "corral hangs with every slot failed\n" << corral.output();
+  EXPECT_EQ(*code, 1) << corral.output();
+  EXPECT_EQ(corral.count_lines("worker 0: cannot start '" + script + "': No such file or directory"), 3)
+      << corral.output();
+  EXPECT_EQ(corral.count_lines(R"(worker \d gives up)"), 2) << corral.output();
+  EXPECT_EQ(corral.count_lines("every worker gave up"), 1) << corral.output();
+}
+
 TEST(Supervision, LogLevelWarnHidesInfoAndKeepsWarnings) {
   Process corral({corral_binary(), "run", "--log-level", "warn", "--workers", "1", "--", "/bin/sh",
                   "-c", "echo chatter; exec sleep 60"});
