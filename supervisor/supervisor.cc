@@ -68,6 +68,13 @@ Supervisor::~Supervisor() {
 }
 
 int Supervisor::run() {
+  // First, while corral has no thread and no worker yet.
+  if (auto guardian = Guardian::start(); guardian) {
+    guardian_.emplace(std::move(*guardian));
+  } else {
+    log_->warn("{}; a worker's own children may outlive corral if it is killed",
+               guardian.error().message);
+  }
   for (int signum : {SIGINT, SIGTERM, SIGQUIT, SIGCHLD, SIGHUP, SIGTTIN, SIGTTOU}) {
     install_signal(signum);
   }
@@ -158,6 +165,12 @@ void Supervisor::reap_children() {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, WNOHANG | WUNTRACED | WCONTINUED);
     if (pid <= 0) break;
+    if (guardian_ && pid == guardian_->pid() && !WIFSTOPPED(status) && !WIFCONTINUED(status)) {
+      log_->warn("the guardian process (pid {}) died: a worker's own children may outlive corral "
+                 "if it is killed", pid);
+      guardian_.reset();
+      continue;
+    }
     for (auto& slot : slots_) {
       if (slot->pid != pid || !has_process(slot->state)) continue;
       if (WIFSTOPPED(status)) {
@@ -185,6 +198,7 @@ void Supervisor::on_child_exited(Slot& slot, int wait_status) {
   if (slot.err) slot.err->drain_and_close();
   // Helpers the worker left in its process group go with it.
   kill_group(slot);
+  if (guardian_) guardian_->forget(pid);
   uv_timer_stop(slot.kill_timer.get());
   if (shm_) shm_->release_slot(slot.id);
   slot.pid = 0;
@@ -343,6 +357,7 @@ void Supervisor::spawn(Slot& slot) {
   }
   slot.pid = *pid;
   if (shm_) shm_->set_slot_pid(slot.id, slot.pid);
+  if (guardian_) guardian_->watch(slot.pid);
   log_->info("worker {} started (pid {})", slot.id, slot.pid);
   if (config_.worker.ready == config::ReadyMode::kStarted) {
     perform(slot, next(slot.state, Event::kReady), {});

@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "ipc/shm_segment.h"
+#include "supervisor/guardian.h"
 #include "supervisor/health_policy.h"
 #include "supervisor/listen_sockets.h"
 #include "supervisor/notify_socket.h"
@@ -93,7 +94,8 @@ class Supervisor {
   UvHandle<uv_timer_t> drain_timer_;
   UvHandle<uv_timer_t> health_timer_;
   std::unique_ptr<NotifySocket> notify_;
-  std::optional<ipc::ShmSegment> shm_;  // absent if it could not be created
+  std::optional<ipc::ShmSegment> shm_;
+  std::optional<Guardian> guardian_;  // absent if it could not be created
   std::vector<std::string> inherited_env_;
   std::mt19937_64 rng_;
   bool stopping_ = false;

@@ -471,10 +471,6 @@ max_restarts = 0
 // worker. It holds the listening socket, so if it survives, it keeps
 // serving with no supervisor.
 TEST(Stop, ServerBehindAWrapperShellDiesWithinOneSecondOfCorralKilled) {
-  GTEST_SKIP() << "corral bug: PR_SET_PDEATHSIG reaches only the worker itself; when corral is "
-                  "SIGKILLed nothing kills the rest of the worker's process group, so a server "
-                  "started by a wrapper shell without exec keeps serving the inherited socket "
-                  "with no supervisor. Remove this line once fixed.";
   // Orphans of corral's tree come to this process, which can then kill and
   // reap them whatever the outcome.
   ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
