@@ -319,6 +319,17 @@ std::vector<pid_t> children_of(pid_t pid) {
   return result;
 }
 
+std::vector<pid_t> workers_of(pid_t corral) {
+  std::vector<pid_t> result;
+  for (pid_t child : children_of(corral)) {
+    std::ifstream comm("/proc/" + std::to_string(child) + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != "corral-guardian") result.push_back(child);
+  }
+  return result;
+}
+
 std::vector<pid_t> descendants_of(pid_t pid) {
   std::vector<pid_t> result;
   std::vector<pid_t> queue = children_of(pid);

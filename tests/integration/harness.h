@@ -119,6 +119,8 @@ bool pid_alive(pid_t pid);
 bool wait_pid_gone(pid_t pid, Millis timeout = 5s);
 // Children of `pid` according to /proc.
 std::vector<pid_t> children_of(pid_t pid);
+// corral's children other than its guardian process: its workers.
+std::vector<pid_t> workers_of(pid_t corral);
 // Children, grandchildren, ... of `pid`.
 std::vector<pid_t> descendants_of(pid_t pid);
 

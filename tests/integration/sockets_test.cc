@@ -125,7 +125,7 @@ TEST(Sockets, ReuseportConnectionQueuedWhileWorkerIsDeadIsServedByTheReplacement
   UniqueFd connection = send_request(corral.port, "/info", 10s);
   ASSERT_TRUE(connection) << "the slot's socket refused the connection\n"
                           << corral.process.output();
-  EXPECT_TRUE(children_of(corral.process.pid()).empty())
+  EXPECT_TRUE(workers_of(corral.process.pid()).empty())
       << "the replacement started before the request was sent: the test proved nothing";
 
   const pid_t second = started_pid(corral.process, 0);
