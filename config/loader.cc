@@ -96,6 +96,15 @@ void read_count(TableReader& r, WorkerConfig& w) {
   }
 }
 
+// What corral itself sets in a worker's environment (docs/configuration.md).
+bool is_reserved_variable(std::string_view name) {
+  for (std::string_view reserved : {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
+                                    "WATCHDOG_USEC", "WATCHDOG_PID"}) {
+    if (name == reserved) return true;
+  }
+  return name.substr(0, 7) == "CORRAL_";
+}
+
 void read_env(TableReader& r, WorkerConfig& w) {
   const toml::node* node = r.table().get("env");
   if (node == nullptr) return;
@@ -110,6 +119,13 @@ void read_env(TableReader& r, WorkerConfig& w) {
         k.find('\0') != std::string_view::npos) {
       r.diag().add(key.source(),
                    fmt::format("[worker] env key '{}' is not a valid variable name", k));
+      continue;
+    }
+    if (is_reserved_variable(k)) {
+      // Two values for one name would leave the worker guessing which wins.
+      r.diag().add(key.source(), fmt::format("[worker] env: {} is set by corral for each worker; "
+                                             "remove it here",
+                                             k));
       continue;
     }
     const auto* s = value.as_string();

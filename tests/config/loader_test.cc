@@ -285,6 +285,13 @@ TEST(LoadTomlErrors, ChoiceValues) {
             "(e.g. \"delay:2s\"), not a string \"soon\"");
 }
 
+TEST(LoadTomlErrors, EnvCannotSetWhatCorralSetsPerWorker) {
+  EXPECT_EQ(load_error("[worker]\nenv = { LISTEN_FDS = \"7\" }\n"),
+            "web.toml:2:9: [worker] env: LISTEN_FDS is set by corral for each worker; remove it here");
+  EXPECT_EQ(load_error("[worker]\nenv.CORRAL_WORKER_ID = \"x\"\n").substr(0, 40),
+            "web.toml:2:5: [worker] env: CORRAL_WORKE");
+}
+
 TEST(LoadToml, ReadinessAndHangDetectionKeys) {
   auto c = load_toml("[worker]\nready = \"notify\"\nheartbeat_timeout = \"2s\"\nhang_signal = \"QUIT\"\n",
                      "web.toml");

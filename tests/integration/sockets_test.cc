@@ -298,10 +298,6 @@ listen = "127.0.0.1:0"
 // refused (78), or the worker sees one value, corral's: never two entries
 // for one name, of which C's getenv() reads the first and a shell the last.
 TEST(Sockets, WorkerEnvironmentNeverHoldsTwoValuesForOneName) {
-  GTEST_SKIP() << "corral bug: [worker] env = { LISTEN_FDS = \"7\" } is accepted and the worker's "
-                  "environment then holds LISTEN_FDS=7 and LISTEN_FDS=1 (the same for "
-                  "CORRAL_WORKER_ID, LISTEN_PID, LISTEN_FDNAMES): getenv() returns 7, so a "
-                  "socket-activated server looks for 7 sockets. Remove this line once fixed.";
   TempDir dir;
   const std::string config = dir.write("env.toml", R"(
 [worker]
