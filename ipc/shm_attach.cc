@@ -86,9 +86,8 @@ ShmAttachment::Outcome ShmAttachment::open(const std::string& name, std::string_
                                                          std::memory_order_acq_rel)) {
       // Attaching again from the worker itself (it re-executed, or opened a
       // second attachment) is fine: the supervisor's pid field names us.
-      bool same_worker = expected == a.generation_ &&
-                         rec.pid.load(std::memory_order_relaxed) ==
-                             static_cast<uint32_t>(::getpid());
+      bool same_worker = expected == a.generation_ && rec.pid.load(std::memory_order_relaxed) ==
+                                                          static_cast<uint32_t>(::getpid());
       if (!same_worker) {
         return fail(AttachFailure::kSlotTaken, name,
                     expected == a.generation_

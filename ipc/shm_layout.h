@@ -62,34 +62,34 @@ inline constexpr uint32_t kLastState = 4;
 
 // At offset 0. Written by the supervisor only.
 struct alignas(64) SegmentHeader {
-  std::atomic<uint64_t> magic;             // kMagic, stored last at creation
-  std::atomic<uint32_t> layout_version;    // kLayoutVersion
-  std::atomic<uint32_t> slot_count;        // 1..kMaxSlots
-  std::atomic<uint32_t> record_size;       // sizeof(SlotRecord)
-  std::atomic<uint32_t> slots_offset;      // kSlotsOffset
-  std::atomic<uint32_t> supervisor_pid;    // for workers' liveness check only
-  std::atomic<uint32_t> reserved0;         // 0
+  std::atomic<uint64_t> magic;                    // kMagic, stored last at creation
+  std::atomic<uint32_t> layout_version;           // kLayoutVersion
+  std::atomic<uint32_t> slot_count;               // 1..kMaxSlots
+  std::atomic<uint32_t> record_size;              // sizeof(SlotRecord)
+  std::atomic<uint32_t> slots_offset;             // kSlotsOffset
+  std::atomic<uint32_t> supervisor_pid;           // for workers' liveness check only
+  std::atomic<uint32_t> reserved0;                // 0
   std::atomic<uint64_t> supervisor_heartbeat_ns;  // CLOCK_MONOTONIC
-  std::atomic<uint64_t> reserved1;         // 0
-  std::atomic<uint64_t> reserved2;         // 0
-  std::atomic<uint64_t> reserved3;         // 0
+  std::atomic<uint64_t> reserved1;                // 0
+  std::atomic<uint64_t> reserved2;                // 0
+  std::atomic<uint64_t> reserved3;                // 0
 };
 
 // At kSlotsOffset + slot * sizeof(SlotRecord); one cache line, so workers
 // heartbeating in neighbouring slots never share a line.
 struct alignas(64) SlotRecord {
   // --- written by the supervisor ---
-  std::atomic<uint64_t> generation;        // bumped for each new worker; 0 = never used
-  std::atomic<uint32_t> pid;               // informational: the supervisor trusts its own copy
-  std::atomic<uint32_t> drain_requested;   // 0 or 1
+  std::atomic<uint64_t> generation;       // bumped for each new worker; 0 = never used
+  std::atomic<uint32_t> pid;              // informational: the supervisor trusts its own copy
+  std::atomic<uint32_t> drain_requested;  // 0 or 1
   // --- written by the worker (cleared by the supervisor while vacant) ---
   std::atomic<uint64_t> attached_generation;  // 0 until the worker attaches, then `generation`
-  std::atomic<uint32_t> state;             // a WorkerState
-  std::atomic<uint32_t> reserved0;         // 0
-  std::atomic<uint64_t> heartbeat_ns;      // CLOCK_MONOTONIC; 0 = never
-  std::atomic<uint64_t> requests_total;    // <= kMaxRequestsTotal
-  std::atomic<uint64_t> in_flight;         // <= kMaxInFlight
-  std::atomic<uint64_t> reserved1;         // 0
+  std::atomic<uint32_t> state;                // a WorkerState
+  std::atomic<uint32_t> reserved0;            // 0
+  std::atomic<uint64_t> heartbeat_ns;         // CLOCK_MONOTONIC; 0 = never
+  std::atomic<uint64_t> requests_total;       // <= kMaxRequestsTotal
+  std::atomic<uint64_t> in_flight;            // <= kMaxInFlight
+  std::atomic<uint64_t> reserved1;            // 0
 };
 
 // Total size of a segment with `slots` slots.

@@ -256,8 +256,8 @@ std::optional<std::string> ShmSegment::check_and_repair_header() {
   if (!size_intact()) {
     bip::offset_t size = 0;
     (void)shm_.get_size(size);
-    problem = "size: the segment is " + std::to_string(size) + " bytes, not " +
-              std::to_string(want);
+    problem =
+        "size: the segment is " + std::to_string(size) + " bytes, not " + std::to_string(want);
     try {
       // Bytes the truncation dropped come back as zeros; the slots they
       // held will read as corrupt, and their workers get replaced.

@@ -19,21 +19,30 @@ double seconds(uint64_t ns) { return static_cast<double>(ns) / 1e9; }
 
 const char* to_string(SlotStatus status) {
   switch (status) {
-    case SlotStatus::kFree: return "free";
-    case SlotStatus::kNotAttached: return "not attached";
-    case SlotStatus::kStale: return "stale";
-    case SlotStatus::kOk: return "ok";
-    case SlotStatus::kCorrupt: return "corrupt";
+    case SlotStatus::kFree:
+      return "free";
+    case SlotStatus::kNotAttached:
+      return "not attached";
+    case SlotStatus::kStale:
+      return "stale";
+    case SlotStatus::kOk:
+      return "ok";
+    case SlotStatus::kCorrupt:
+      return "corrupt";
   }
   return "?";
 }
 
 const char* to_string(WorkerState state) {
   switch (state) {
-    case WorkerState::kStarting: return "starting";
-    case WorkerState::kReady: return "ready";
-    case WorkerState::kDraining: return "draining";
-    case WorkerState::kStopped: return "stopped";
+    case WorkerState::kStarting:
+      return "starting";
+    case WorkerState::kReady:
+      return "ready";
+    case WorkerState::kDraining:
+      return "draining";
+    case WorkerState::kStopped:
+      return "stopped";
   }
   return "?";
 }
@@ -66,15 +75,18 @@ SlotSnapshot validate_slot(const RawSlot& raw, const SlotBook& book, uint64_t no
                                      raw.generation, book.generation));
   }
   if (raw.pid != book.pid) {
-    return corrupt(book, fmt::format("pid: the segment says {}, the supervisor wrote {}", raw.pid,
-                                     book.pid));
+    return corrupt(
+        book, fmt::format("pid: the segment says {}, the supervisor wrote {}", raw.pid, book.pid));
   }
   if (raw.drain_requested != (book.drain_requested ? 1u : 0u)) {
-    return corrupt(book, fmt::format("drain_requested: the segment says {}, the supervisor wrote {}",
-                                     raw.drain_requested, book.drain_requested ? 1 : 0));
+    return corrupt(book,
+                   fmt::format("drain_requested: the segment says {}, the supervisor wrote {}",
+                               raw.drain_requested, book.drain_requested ? 1 : 0));
   }
-  if (raw.reserved0 != 0) return corrupt(book, fmt::format("reserved0: {} is not 0", raw.reserved0));
-  if (raw.reserved1 != 0) return corrupt(book, fmt::format("reserved1: {} is not 0", raw.reserved1));
+  if (raw.reserved0 != 0)
+    return corrupt(book, fmt::format("reserved0: {} is not 0", raw.reserved0));
+  if (raw.reserved1 != 0)
+    return corrupt(book, fmt::format("reserved1: {} is not 0", raw.reserved1));
 
   if (raw.attached_generation > book.generation) {
     return corrupt(book, fmt::format("attached_generation: {} is ahead of the slot's generation {}",
@@ -113,8 +125,8 @@ SlotSnapshot validate_slot(const RawSlot& raw, const SlotBook& book, uint64_t no
   }
 
   if (raw.state < kFirstState || raw.state > kLastState) {
-    return corrupt(book, fmt::format("state: {} is not a state ({}..{})", raw.state, kFirstState,
-                                     kLastState));
+    return corrupt(
+        book, fmt::format("state: {} is not a state ({}..{})", raw.state, kFirstState, kLastState));
   }
   if (raw.heartbeat_ns != 0) {
     if (raw.heartbeat_ns > now_ns && raw.heartbeat_ns - now_ns > kHeartbeatFutureToleranceNs) {
@@ -127,8 +139,8 @@ SlotSnapshot validate_slot(const RawSlot& raw, const SlotBook& book, uint64_t no
     }
   }
   if (raw.requests_total > kMaxRequestsTotal) {
-    return corrupt(book, fmt::format("requests_total: {} is above the limit 2^50",
-                                     raw.requests_total));
+    return corrupt(book,
+                   fmt::format("requests_total: {} is above the limit 2^50", raw.requests_total));
   }
   if (raw.requests_total < book.requests_seen) {
     return corrupt(book, fmt::format("requests_total: went backwards from {} to {}",

@@ -1,15 +1,14 @@
 // cleanup_stale(): a killed supervisor's segment is removed at the next
 // start; segments of live processes, of other names and our own stay.
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "tests/ipc/segment_fixture.h"
 
@@ -32,7 +31,7 @@ void make_shm(const std::string& shm_name) {
 }
 
 bool exists(const std::string& shm_name) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(("/dev/shm" + shm_name).c_str(), &st) == 0;
 }
 
@@ -91,9 +90,7 @@ TEST(CleanupStale, SegmentOfAKilledSupervisor) {
   EXPECT_FALSE(exists(leftover));
 }
 
-TEST(CleanupStale, RejectsBadName) {
-  EXPECT_FALSE(ShmSegment::cleanup_stale("../etc").ok());
-}
+TEST(CleanupStale, RejectsBadName) { EXPECT_FALSE(ShmSegment::cleanup_stale("../etc").ok()); }
 
 }  // namespace
 }  // namespace corral::ipc

@@ -2,11 +2,11 @@
 // supervisor's diagnosis is exactly the field that byte belongs to (or the
 // flip is harmless and the snapshot shows the new, valid value), other slots
 // are unaffected, and nothing crashes.
-#include <cstring>
-#include <random>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
 
 #include "tests/ipc/segment_fixture.h"
 
@@ -25,11 +25,11 @@ struct Field {
 };
 
 constexpr Field kHeaderFields[] = {
-    {"magic", 0, 8},           {"layout_version", 8, 4},
-    {"slot_count", 12, 4},     {"record_size", 16, 4},
-    {"slots_offset", 20, 4},   {"supervisor_pid", 24, 4},
-    {"reserved0", 28, 4},      {"supervisor_heartbeat_ns", 32, 8},
-    {"reserved1", 40, 8},      {"reserved2", 48, 8},
+    {"magic", 0, 8},         {"layout_version", 8, 4},
+    {"slot_count", 12, 4},   {"record_size", 16, 4},
+    {"slots_offset", 20, 4}, {"supervisor_pid", 24, 4},
+    {"reserved0", 28, 4},    {"supervisor_heartbeat_ns", 32, 8},
+    {"reserved1", 40, 8},    {"reserved2", 48, 8},
     {"reserved3", 56, 8},
 };
 
@@ -131,8 +131,8 @@ TEST(Corruption, EveryBitOfASlotRecord) {
       uint64_t now = monotonic_now_ns();
       Expected want = expected_for(f, value, now, scene.assigned_at);
       SlotSnapshot s = scene.seg.read_slot(kVictim, now);
-      SCOPED_TRACE(::testing::Message() << "byte " << byte << " bit " << bit << " (" << f.name
-                                        << " = " << value << ")");
+      SCOPED_TRACE(::testing::Message()
+                   << "byte " << byte << " bit " << bit << " (" << f.name << " = " << value << ")");
       EXPECT_EQ(s.status, want.status) << s.problem;
       if (want.status == SlotStatus::kCorrupt) {
         EXPECT_THAT(s.problem, StartsWith(want.problem_prefix));

@@ -1,9 +1,9 @@
 // layout_mismatch(): what a worker refuses, and says, before touching a
 // segment.
+#include "ipc/header_check.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "ipc/header_check.h"
 
 namespace corral::ipc {
 namespace {

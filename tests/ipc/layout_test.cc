@@ -1,9 +1,9 @@
 // The layout's facts, as another process (or another language) relies on
 // them: sizes, offsets, alignment, the magic's bytes. shm_layout.h asserts
 // them at compile time; this documents them at run time.
-#include <cstring>
-
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 #include "ipc/shm_layout.h"
 

@@ -3,6 +3,7 @@
 // raw view of every byte.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,8 +11,6 @@
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <cstddef>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "ipc/shm_attach.h"
 #include "ipc/shm_segment.h"

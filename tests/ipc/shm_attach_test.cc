@@ -1,22 +1,21 @@
 // The worker's attach refuses whatever is not a segment it can use, and says
 // why, before writing a byte.
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdlib>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "tests/ipc/segment_fixture.h"
 
 namespace corral::ipc {
 namespace {
 
+using ::testing::HasSubstr;
 using testing::make_segment;
 using testing::RawView;
-using ::testing::HasSubstr;
 
 AttachError refusal(const std::string& name, std::string_view slot) {
   auto outcome = ShmAttachment::open(name, slot);
@@ -46,7 +45,8 @@ TEST(ShmAttach, FutureLayoutVersion) {
   reinterpret_cast<SegmentHeader*>(raw.bytes())->layout_version.store(kLayoutVersion + 1);
   AttachError e = refusal(seg.name(), "0");
   EXPECT_EQ(e.failure, AttachFailure::kWrongLayout);
-  EXPECT_THAT(e.message, HasSubstr("layout_version: the segment has layout 2, this build speaks 1"));
+  EXPECT_THAT(e.message,
+              HasSubstr("layout_version: the segment has layout 2, this build speaks 1"));
 }
 
 TEST(ShmAttach, SlotCountBeyondTheSegment) {

@@ -1,13 +1,15 @@
 // The supervisor's side against a real segment in /dev/shm, with the
 // worker's side played in this process or in a forked child.
+#include <dirent.h>
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
+#include <vector>
 
 #include "tests/ipc/segment_fixture.h"
 
@@ -17,11 +19,11 @@ namespace {
 using testing::attach;
 using testing::make_segment;
 using testing::RawView;
-using testing::unique_name;
 using ::testing::StartsWith;
+using testing::unique_name;
 
 bool exists(const std::string& shm_name) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(("/dev/shm" + shm_name).c_str(), &st) == 0;
 }
 
@@ -31,10 +33,40 @@ TEST(ShmSegment, CreatesOwnerOnlySegmentNamedAfterUs) {
   ASSERT_TRUE(seg.ok()) << seg.error().message;
   EXPECT_EQ(seg->name(), "/corral-" + name + "-" + std::to_string(::getpid()));
   EXPECT_EQ(seg->slot_count(), 3);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(("/dev/shm" + seg->name()).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(static_cast<std::size_t>(st.st_size), segment_size(3));
+}
+
+// This process's descriptors that refer to the segment's file.
+std::vector<int> fds_on(const std::string& shm_name) {
+  std::vector<int> fds;
+  DIR* dir = ::opendir("/proc/self/fd");
+  while (const dirent* e = ::readdir(dir)) {
+    char target[512] = {};
+    std::string link = std::string("/proc/self/fd/") + e->d_name;
+    ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    if (n > 0 && std::string(target) == "/dev/shm" + shm_name) fds.push_back(std::atoi(e->d_name));
+  }
+  ::closedir(dir);
+  return fds;
+}
+
+TEST(ShmSegment, ItsDescriptorIsCloseOnExec) {
+  // No descriptor of the supervisor leaks into a worker.
+  ShmSegment seg = make_segment(1);
+  std::vector<int> fds = fds_on(seg.name());
+  ASSERT_EQ(fds.size(), 1u);
+  EXPECT_TRUE(::fcntl(fds[0], F_GETFD) & FD_CLOEXEC);
+}
+
+TEST(ShmSegment, AttachKeepsNoDescriptor) {
+  ShmSegment seg = make_segment(1);
+  seg.assign_slot(0);
+  std::size_t before = fds_on(seg.name()).size();
+  ShmAttachment a = attach(seg, 0);
+  EXPECT_EQ(fds_on(seg.name()).size(), before);  // the mappings stay, the fd went
 }
 
 TEST(ShmSegment, HeaderIsWritten) {

@@ -1,9 +1,9 @@
 // validate_slot() on hostile values, without shared memory: every field a
 // worker could scribble on, and the exact diagnosis.
+#include "ipc/slot_validation.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "ipc/slot_validation.h"
 
 namespace corral::ipc {
 namespace {
@@ -98,8 +98,7 @@ const Case kCases[] = {
      "pid: the segment says 1, the supervisor wrote 4242"},
     {"drain flag set by someone else", [](RawSlot& r) { r.drain_requested = 1; },
      "drain_requested: the segment says 1, the supervisor wrote 0"},
-    {"drain flag garbage", [](RawSlot& r) { r.drain_requested = 0xdeadbeef; },
-     "drain_requested:"},
+    {"drain flag garbage", [](RawSlot& r) { r.drain_requested = 0xdeadbeef; }, "drain_requested:"},
     {"reserved0", [](RawSlot& r) { r.reserved0 = 1; }, "reserved0: 1 is not 0"},
     {"reserved1", [](RawSlot& r) { r.reserved1 = 5; }, "reserved1: 5 is not 0"},
     {"attached ahead", [](RawSlot& r) { r.attached_generation = 9; },

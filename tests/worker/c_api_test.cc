@@ -2,14 +2,13 @@
 // a forked child (the attachment is once per process) with the environment
 // corral gives a worker, while this process plays the supervisor.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "corral/worker.h"
 #include "tests/ipc/segment_fixture.h"
@@ -26,8 +25,8 @@ using testing::start_child;
 using testing::wait_child;
 
 void clear_corral_environment() {
-  for (const char* v : {"CORRAL_SHM", "CORRAL_SLOT", "CORRAL_WORKER_ID", "LISTEN_PID",
-                        "LISTEN_FDS", "LISTEN_FDNAMES"}) {
+  for (const char* v : {"CORRAL_SHM", "CORRAL_SLOT", "CORRAL_WORKER_ID", "LISTEN_PID", "LISTEN_FDS",
+                        "LISTEN_FDNAMES"}) {
     ::unsetenv(v);
   }
 }
@@ -118,9 +117,8 @@ TEST(CApi, WorkerLifecycleSeenBySupervisor) {
   EXPECT_EQ(s.requests_total, 5u);
   EXPECT_EQ(s.in_flight, 1u);
   uint64_t first_beat = *s.heartbeat_ns;
-  s = wait_for(seg, 2, [&](const ipc::SlotSnapshot& s) {
-    return s.heartbeat_ns.value_or(0) > first_beat;
-  });
+  s = wait_for(seg, 2,
+               [&](const ipc::SlotSnapshot& s) { return s.heartbeat_ns.value_or(0) > first_beat; });
   EXPECT_GT(s.heartbeat_ns.value_or(0), first_beat) << "heartbeat does not advance";
 
   seg.request_drain(2);

@@ -9,13 +9,12 @@
 #include <cstdio>
 #include <functional>
 
-#define CHILD_CHECK(cond)                                                   \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                  \
-      _exit(1);                                                             \
-    }                                                                       \
+#define CHILD_CHECK(cond)                                                           \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      _exit(1);                                                                     \
+    }                                                                               \
   } while (0)
 
 namespace corral::worker::testing {

@@ -1,9 +1,10 @@
 // find_listen_fd(): the socket-activation variables, read as systemd writes
 // them.
+#include "worker/src/listen_fds.h"
+
 #include <gtest/gtest.h>
 
 #include "corral/worker.h"
-#include "worker/src/listen_fds.h"
 
 namespace corral::worker {
 namespace {

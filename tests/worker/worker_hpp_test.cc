@@ -45,9 +45,7 @@ TEST(WorkerHpp, ScopeEndsInStopped) {
                 CHILD_CHECK(w.supervised());
                 CHILD_CHECK(worker_id() == 0);
                 CHILD_CHECK(w.ready() == CORRAL_OK);
-                {
-                  RequestScope r;
-                }
+                { RequestScope r; }
               }
               return 0;
             }),

@@ -1,11 +1,12 @@
 // WorkerLink, the library's core, against a real segment whose supervisor
 // side this test plays: what the worker does is what the supervisor reads.
+#include "worker/src/worker_link.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "corral/worker.h"
 #include "tests/ipc/segment_fixture.h"
-#include "worker/src/worker_link.h"
 
 namespace corral::worker {
 namespace {
@@ -155,8 +156,8 @@ TEST(WorkerLink, SupervisorGoneWhenItsProcessIs) {
   if (dead == 0) _exit(0);
   ::waitpid(dead, nullptr, 0);
   RawView raw(seg.name());
-  reinterpret_cast<ipc::SegmentHeader*>(raw.bytes())->supervisor_pid.store(
-      static_cast<uint32_t>(dead));
+  reinterpret_cast<ipc::SegmentHeader*>(raw.bytes())
+      ->supervisor_pid.store(static_cast<uint32_t>(dead));
   uint64_t now = ipc::monotonic_now_ns();
   seg.heartbeat(now);
   EXPECT_FALSE(link.supervisor_alive(now));

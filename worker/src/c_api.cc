@@ -50,18 +50,28 @@ const char* corral_attach_message(void) { return link().message().c_str(); }
 
 const char* corral_strerror(int code) {
   switch (code) {
-    case CORRAL_OK: return "ok";
-    case CORRAL_NOT_SUPERVISED: return "not supervised by corral (CORRAL_SHM unset)";
-    case CORRAL_E_ENV: return "malformed CORRAL_SHM, CORRAL_SLOT or CORRAL_WORKER_ID";
-    case CORRAL_E_OPEN: return "cannot open corral's shared memory segment";
+    case CORRAL_OK:
+      return "ok";
+    case CORRAL_NOT_SUPERVISED:
+      return "not supervised by corral (CORRAL_SHM unset)";
+    case CORRAL_E_ENV:
+      return "malformed CORRAL_SHM, CORRAL_SLOT or CORRAL_WORKER_ID";
+    case CORRAL_E_OPEN:
+      return "cannot open corral's shared memory segment";
     case CORRAL_E_LAYOUT:
       return "corral's shared memory has another layout (corral and libcorral-worker differ)";
-    case CORRAL_E_SLOT: return "worker slot out of range, not prepared, or taken by another process";
-    case CORRAL_E_STATE: return "state change backwards";
-    case CORRAL_E_NOENT: return "no such listening socket or variable";
-    case CORRAL_E_LISTEN_PID: return "LISTEN_PID names another process";
-    case CORRAL_E_INVAL: return "invalid argument or malformed LISTEN_FDS/LISTEN_FDNAMES";
-    default: return "unknown corral_result code";
+    case CORRAL_E_SLOT:
+      return "worker slot out of range, not prepared, or taken by another process";
+    case CORRAL_E_STATE:
+      return "state change backwards";
+    case CORRAL_E_NOENT:
+      return "no such listening socket or variable";
+    case CORRAL_E_LISTEN_PID:
+      return "LISTEN_PID names another process";
+    case CORRAL_E_INVAL:
+      return "invalid argument or malformed LISTEN_FDS/LISTEN_FDNAMES";
+    default:
+      return "unknown corral_result code";
   }
 }
 

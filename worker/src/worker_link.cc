@@ -13,12 +13,18 @@ namespace {
 
 int code_for(ipc::AttachFailure f) {
   switch (f) {
-    case ipc::AttachFailure::kNotSupervised: return CORRAL_NOT_SUPERVISED;
-    case ipc::AttachFailure::kBadEnvironment: return CORRAL_E_ENV;
-    case ipc::AttachFailure::kCannotOpen: return CORRAL_E_OPEN;
-    case ipc::AttachFailure::kWrongLayout: return CORRAL_E_LAYOUT;
-    case ipc::AttachFailure::kBadSlot: return CORRAL_E_SLOT;
-    case ipc::AttachFailure::kSlotTaken: return CORRAL_E_SLOT;
+    case ipc::AttachFailure::kNotSupervised:
+      return CORRAL_NOT_SUPERVISED;
+    case ipc::AttachFailure::kBadEnvironment:
+      return CORRAL_E_ENV;
+    case ipc::AttachFailure::kCannotOpen:
+      return CORRAL_E_OPEN;
+    case ipc::AttachFailure::kWrongLayout:
+      return CORRAL_E_LAYOUT;
+    case ipc::AttachFailure::kBadSlot:
+      return CORRAL_E_SLOT;
+    case ipc::AttachFailure::kSlotTaken:
+      return CORRAL_E_SLOT;
   }
   return CORRAL_E_OPEN;
 }
@@ -48,7 +54,9 @@ WorkerLink WorkerLink::from_environment() noexcept {
   }
 }
 
-int WorkerLink::inert() const noexcept { return status_ == CORRAL_NOT_SUPERVISED ? CORRAL_OK : status_; }
+int WorkerLink::inert() const noexcept {
+  return status_ == CORRAL_NOT_SUPERVISED ? CORRAL_OK : status_;
+}
 
 int WorkerLink::advance(ipc::WorkerState to) noexcept {
   if (!attachment_) return inert();
@@ -99,8 +107,7 @@ int WorkerLink::request_finished() noexcept {
   // Never below zero: an unmatched "finished" would wrap to 2^64 - 1, which
   // the supervisor reads as corruption.
   uint64_t n = slot.in_flight.load(std::memory_order_relaxed);
-  while (n > 0 &&
-         !slot.in_flight.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) {
+  while (n > 0 && !slot.in_flight.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) {
   }
   slot.requests_total.fetch_add(1, std::memory_order_relaxed);
   return CORRAL_OK;
