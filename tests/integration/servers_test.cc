@@ -79,6 +79,12 @@ TEST(Servers, PythonSocketserverOnInheritedFd) {
 
 // gunicorn 20.1 refuses --bind fd://3 while LISTEN_FDS is set, hence `env -u`;
 // the working directory comes from [worker] cwd.
+//
+// --graceful-timeout 2 in both gunicorn tests: a gunicorn worker that gets
+// its arbiter's SIGTERM in the first milliseconds after its fork (before it
+// installs its own handlers) loses it, and the arbiter would then wait its
+// default 30 s before killing it. Seen here once under load; gunicorn's race,
+// not corral's.
 TEST(Servers, GunicornWithFdBindAndCwdFromFile) {
   if (find_program("gunicorn").empty()) {
     GTEST_SKIP() << "gunicorn is not installed (Debian package gunicorn; scripts/install-deps.sh)";
@@ -87,7 +93,7 @@ TEST(Servers, GunicornWithFdBindAndCwdFromFile) {
   const std::string config = dir.write("gunicorn.toml", R"(
 [worker]
 command = ["env", "-u", "LISTEN_FDS", "-u", "LISTEN_PID", "gunicorn", "--workers", "1",
-           "--bind", "fd://{fd:http}", "app:app"]
+           "--graceful-timeout", "2", "--bind", "fd://{fd:http}", "app:app"]
 cwd = ")" + source_dir() + R"(/examples/gunicorn"
 env = { PYTHONDONTWRITEBYTECODE = "1" }
 count = 2
@@ -110,7 +116,8 @@ TEST(Servers, GunicornWithSocketActivation) {
     GTEST_SKIP() << "gunicorn is not installed (Debian package gunicorn; scripts/install-deps.sh)";
   }
   Corral corral({"run", "--workers", "2", "--listen", "http=127.0.0.1:0", "--", "gunicorn",
-                 "--workers", "1", "--chdir", source_dir() + "/examples/gunicorn", "app:app"},
+                 "--workers", "1", "--graceful-timeout", "2", "--chdir",
+                 source_dir() + "/examples/gunicorn", "app:app"},
                 {"PYTHONDONTWRITEBYTECODE=1"});
   ASSERT_NE(corral.port, 0) << corral.process.output();
   ASSERT_NO_FATAL_FAILURE(
