@@ -8,6 +8,14 @@
 // Used from the supervisor's loop thread only (not thread-safe). Slot
 // numbers passed in are the supervisor's own, so an out-of-range one is a
 // programming error and aborts.
+//
+// A slot (CORRAL_SLOT) is not a worker id (CORRAL_WORKER_ID): during a
+// rolling reload the new worker with an id runs beside the old one, so each
+// needs its own slot. Size the segment for the most workers that can live
+// at once (e.g. max workers + reload batch).
+//
+// Per worker:  assign_slot (before fork) -> set_slot_pid (after fork) ->
+// read_slot / request_drain while it lives -> release_slot once reaped.
 #pragma once
 
 #include <sys/types.h>
@@ -51,7 +59,8 @@ class ShmSegment {
   int slot_count() const { return static_cast<int>(books_.size()); }
 
   // Prepares `slot` for a new worker; call BEFORE forking it (the worker
-  // reads the generation when it attaches). Bumps the generation, clears the
+  // reads the generation when it attaches), and only once the slot's
+  // previous worker was reaped (this rewrites the worker's fields too). Bumps the generation, clears the
   // whole record (state starting, no heartbeat, counters 0, no drain
   // request). Returns the new generation.
   uint64_t assign_slot(int slot, uint64_t now_ns = monotonic_now_ns());

@@ -106,6 +106,22 @@ TEST(WorkerLink, PublishRespectsTheLimits) {
   ipc::SlotSnapshot s = seg.read_slot(0);
   EXPECT_EQ(s.status, SlotStatus::kOk) << s.problem;  // nothing stored
   EXPECT_EQ(s.requests_total, 10u);
+  EXPECT_EQ(s.in_flight, 2u);
+}
+
+TEST(WorkerLink, PublishedTotalNeverGoesBackwards) {
+  ipc::ShmSegment seg = make_segment(1);
+  seg.assign_slot(0);
+  WorkerLink link = link_to(seg, 0);
+  EXPECT_EQ(link.publish(10, 2), CORRAL_OK);
+  EXPECT_EQ(seg.read_slot(0).status, SlotStatus::kOk);
+  EXPECT_EQ(link.publish(9, 5), CORRAL_E_INVAL);
+  ipc::SlotSnapshot s = seg.read_slot(0);
+  EXPECT_EQ(s.status, SlotStatus::kOk) << s.problem;  // not "went backwards"
+  EXPECT_EQ(s.requests_total, 10u);
+  EXPECT_EQ(s.in_flight, 2u);
+  EXPECT_EQ(link.publish(10, 0), CORRAL_OK);  // the same total again is fine
+  EXPECT_EQ(seg.read_slot(0).in_flight, 0u);
 }
 
 TEST(WorkerLink, CountingRequests) {

@@ -84,13 +84,20 @@ int WorkerLink::heartbeat() noexcept {
 
 int WorkerLink::publish(uint64_t requests_total, uint64_t in_flight) noexcept {
   if (!attachment_) return inert();
-  // The supervisor would take values past the limits for corruption and
-  // replace the worker: refuse them here, where the bug is.
+  // The supervisor would take values past the limits, or a total going
+  // backwards, for corruption and replace the worker: refuse them here,
+  // where the bug is.
   if (requests_total > ipc::kMaxRequestsTotal || in_flight > ipc::kMaxInFlight) {
     return CORRAL_E_INVAL;
   }
   auto& slot = attachment_->slot();
-  slot.requests_total.store(requests_total, std::memory_order_relaxed);
+  // Raise the total only, also when threads publish concurrently.
+  uint64_t current = slot.requests_total.load(std::memory_order_relaxed);
+  while (current < requests_total &&
+         !slot.requests_total.compare_exchange_weak(current, requests_total,
+                                                    std::memory_order_relaxed)) {
+  }
+  if (requests_total < current) return CORRAL_E_INVAL;
   slot.in_flight.store(in_flight, std::memory_order_relaxed);
   return CORRAL_OK;
 }

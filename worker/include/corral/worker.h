@@ -98,9 +98,9 @@ CORRAL_WORKER_API int corral_heartbeat(void);
 CORRAL_WORKER_API int corral_drain_requested(void);
 
 /* Publishes load figures for `corral status` and autoscaling: requests
- * served since start (must not decrease; at most 2^50) and requests in
- * flight now (at most 2^32). CORRAL_E_INVAL above the limits, and nothing is
- * stored. */
+ * served since start (at most 2^50, never lower than before) and requests
+ * in flight now (at most 2^32). CORRAL_E_INVAL, and nothing is stored, for
+ * values above the limits or a total lower than the one published. */
 CORRAL_WORKER_API int corral_publish(uint64_t requests_total, uint64_t in_flight);
 /* Or count as you go: in flight + 1; then in flight - 1 and served + 1.
  * Use these or corral_publish(), not both. */
