@@ -11,10 +11,13 @@
 namespace corral::testing {
 namespace {
 
-bool any_argument_contains(pid_t pid, const std::string& needle) {
+// The orphan: `sh -c "sleep 0.5"`, or `sleep 0.5` if the shell exec'd it.
+// Matched exactly: the worker's shell (before its exec) and corral's own
+// helper processes (forks of corral: its argv) mention "sleep 0.5" too.
+bool is_the_orphan(pid_t pid) {
   const auto argv = cmdline_of(pid);
-  return std::any_of(argv.begin(), argv.end(),
-                     [&](const std::string& a) { return a.find(needle) != std::string::npos; });
+  return argv == std::vector<std::string>{"sh", "-c", "sleep 0.5"} ||
+         argv == std::vector<std::string>{"sleep", "0.5"};
 }
 
 std::vector<pid_t> zombie_children(pid_t pid) {
@@ -57,7 +60,7 @@ TEST(Pid1, ReapsOrphanedGrandchildren) {
   pid_t worker = 0, orphan = 0;
   ASSERT_TRUE(eventually([&] {
     for (pid_t child : children_of(corral)) {
-      if (any_argument_contains(child, "0.5")) orphan = child;
+      if (is_the_orphan(child)) orphan = child;
       const auto argv = cmdline_of(child);
       if (argv.size() == 2 && argv[0] == "sleep" && argv[1] == "60") worker = child;
     }
