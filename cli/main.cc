@@ -2,9 +2,10 @@
 // the command line onto the sub-commands in cli/commands.h.
 #include <CLI/CLI.hpp>
 
-#include <algorithm>
 #include <string>
-#include <vector>
+#include <string_view>
+
+#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -36,21 +37,22 @@ int main(int argc, char** argv) {
 
   // Everything after the first `--` is the worker's command, taken verbatim
   // (CLI11 would still try to match options like `--fd` in it).
-  std::vector<std::string> args;
-  bool after_separator = false;
+  int own_argc = argc;
   for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (!after_separator && arg == "--") {
-      after_separator = true;
-    } else if (after_separator) {
-      run.command.push_back(std::move(arg));
-    } else {
-      args.push_back(std::move(arg));
+    if (std::string_view(argv[i]) == "--") {
+      own_argc = i;
+      for (int j = i + 1; j < argc; ++j) run.command.emplace_back(argv[j]);
+      break;
     }
   }
-  std::reverse(args.begin(), args.end());  // CLI11 takes the vector reversed
+  // CLI11 only says "a subcommand is required" for a verb it does not know.
+  const std::string_view verb = own_argc > 1 ? argv[1] : "";
+  if (!verb.empty() && verb[0] != '-' && verb != "run" && verb != "check") {
+    fmt::print(stderr, "corral: unknown command '{}' (run, check); see corral --help\n", argv[1]);
+    return kExitUsage;
+  }
   try {
-    app.parse(args);
+    app.parse(own_argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;

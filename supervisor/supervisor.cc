@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "config/duration.h"
 #include "config/signals.h"
 #include "supervisor/process_tree.h"
 #include "supervisor/runtime_dir.h"
@@ -22,6 +23,14 @@ namespace {
 
 // After hang_signal, time for a core dump or a stack trace, then SIGKILL.
 constexpr std::chrono::milliseconds kHangKillGrace{2000};
+
+// A decision's reason opens with the exit it was fed ("exited with code 3;
+// ..."), which the log line already states: keep what follows.
+std::string_view why(const RestartDecision& decision) {
+  std::string_view reason = decision.reason;
+  const auto rest = reason.find("; ");
+  return rest == std::string_view::npos ? reason : reason.substr(rest + 2);
+}
 
 std::string format_uptime(Clock::duration d) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
@@ -224,11 +233,11 @@ void Supervisor::on_child_exited(Slot& slot, int wait_status) {
   } else if (step.action == Action::kReportGiveUp) {
     std::string tail;
     for (const auto& line : slot.stderr_tail.lines()) tail += "\n    " + line;
-    log_->error("worker {} (pid {}) {} after {}; giving up: {}{}{}", slot.id, pid, slot.last_exit,
-                uptime, decision.reason, tail.empty() ? "" : "; its last stderr lines:", tail);
+    log_->error("worker {} (pid {}) {} after {}; {}{}{}", slot.id, pid, slot.last_exit,
+                uptime, why(decision), tail.empty() ? "" : "; its last stderr lines:", tail);
   } else if (step.state == WorkerState::kStopped) {
     log_->info("worker {} (pid {}) {} after {}; not restarted: {}", slot.id, pid, slot.last_exit,
-               uptime, decision.reason);
+               uptime, why(decision));
   } else {
     log_->warn("worker {} (pid {}) {} after {}; restarting {}", slot.id, pid, slot.last_exit, uptime,
                decision.delay.count() == 0 ? std::string("now")
@@ -350,7 +359,8 @@ void Supervisor::spawn(Slot& slot) {
       step = {WorkerState::kBackoff, Action::kScheduleSpawn};
     }
     if (step.action == Action::kReportGiveUp) {
-      log_->error("worker {} gives up: {}", slot.id, decision.reason);
+      // The launch error says more than the exit code 127 the policy saw.
+      log_->error("worker {} gives up: {}; {}", slot.id, slot.last_exit, why(decision));
     }
     perform(slot, step, decision);
     return;
@@ -425,8 +435,10 @@ void Supervisor::check_finished() {
   }
   if (alive > 0 || waiting > 0) return;
   if (failed == static_cast<int>(slots_.size())) {
-    log_->error("every worker gave up after its crash-loop limit ({} restarts within {}ms); exiting",
-                config_.restart.max_restarts, config_.restart.window.count());
+    log_->error("every worker gave up (crash-loop limit: more than {} restarts within {}, or {} "
+                "early exits in a row); exiting",
+                config_.restart.max_restarts, config::format_duration(config_.restart.window),
+                config_.restart.max_restarts);
     quit(1);
   } else if (failed > 0) {
     log_->error("no worker left running ({} gave up, the others exited); exiting", failed);
