@@ -16,7 +16,15 @@ struct RunOptions {
   std::vector<std::string> command;
 };
 
+// How a client command finds the supervisor.
+struct ClientOptions {
+  std::string name = "corral";
+  std::string socket;  // overrides the path derived from the name
+};
+
 int run_command(const RunOptions& options);
+int status_command(const ClientOptions& options, bool json);
+int stop_command(const ClientOptions& options);
 int check_command(const std::string& file);
 
 }  // namespace corral::cli

@@ -35,6 +35,18 @@ int main(int argc, char** argv) {
   CLI::App* check_cmd = app.add_subcommand("check", "validate a configuration, print effective values");
   check_cmd->add_option("file", check_file, "TOML configuration file")->required();
 
+  ClientOptions client;
+  bool status_json = false;
+  auto add_client_options = [&client](CLI::App* cmd) {
+    cmd->add_option("--name", client.name, "service name (default corral)");
+    cmd->add_option("--socket", client.socket, "admin socket path (overrides --name)");
+  };
+  CLI::App* status_cmd = app.add_subcommand("status", "show the workers; exit 0 when healthy");
+  add_client_options(status_cmd);
+  status_cmd->add_flag("--json", status_json, "print the supervisor's JSON status");
+  CLI::App* stop_cmd = app.add_subcommand("stop", "stop the service gracefully");
+  add_client_options(stop_cmd);
+
   // Everything after the first `--` is the worker's command, taken verbatim
   // (CLI11 would still try to match options like `--fd` in it).
   int own_argc = argc;
@@ -47,8 +59,10 @@ int main(int argc, char** argv) {
   }
   // CLI11 only says "a subcommand is required" for a verb it does not know.
   const std::string_view verb = own_argc > 1 ? argv[1] : "";
-  if (!verb.empty() && verb[0] != '-' && verb != "run" && verb != "check") {
-    fmt::print(stderr, "corral: unknown command '{}' (run, check); see corral --help\n", argv[1]);
+  if (!verb.empty() && verb[0] != '-' && verb != "run" && verb != "check" && verb != "status" &&
+      verb != "stop") {
+    fmt::print(stderr, "corral: unknown command '{}' (run, check, status, stop); see corral --help\n",
+               argv[1]);
     return kExitUsage;
   }
   try {
@@ -59,5 +73,7 @@ int main(int argc, char** argv) {
   }
   if (run_cmd->parsed()) return run_command(run);
   if (check_cmd->parsed()) return check_command(check_file);
+  if (status_cmd->parsed()) return status_command(client, status_json);
+  if (stop_cmd->parsed()) return stop_command(client);
   return kExitUsage;
 }

@@ -65,12 +65,19 @@ struct RestartConfig {
   bool operator==(const RestartConfig&) const = default;
 };
 
+struct AdminConfig {
+  std::string socket;  // empty: <runtime dir>/NAME.sock (docs/admin-protocol.md)
+
+  bool operator==(const AdminConfig&) const = default;
+};
+
 struct Config {
   std::string name = "corral";
   std::string source;  // file the values came from, "" for flags only
   WorkerConfig worker;
   RestartConfig restart;
   std::vector<SocketConfig> sockets;
+  AdminConfig admin;
 
   bool operator==(const Config&) const = default;
 };

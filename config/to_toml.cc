@@ -118,6 +118,11 @@ std::string to_toml(const Config& config) {
     out += '\n';
     write_socket(s, out);
   }
+  out += "\n[admin]\n";
+  out += config.admin.socket.empty()
+             ? "# socket unset: $XDG_RUNTIME_DIR/corral/NAME.sock, /run/corral/NAME.sock as root,\n"
+               "# /tmp/corral-UID/NAME.sock otherwise\n"
+             : fmt::format("socket = {}\n", quote(config.admin.socket));
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -15,6 +16,12 @@ struct ProcStat {
 };
 
 std::optional<ProcStat> read_proc_stat(pid_t pid);
+
+struct ProcUsage {
+  double cpu_seconds = 0;  // utime + stime
+  uint64_t rss_bytes = 0;
+};
+std::optional<ProcUsage> read_proc_usage(pid_t pid);
 // The kernel function a sleeping process waits in ("0" when running).
 std::string read_wchan(pid_t pid);
 

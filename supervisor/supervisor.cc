@@ -69,6 +69,7 @@ Supervisor::~Supervisor() {
   slots_.clear();
   signals_.clear();
   notify_.reset();
+  admin_.reset();
   shm_.reset();
   drain_timer_.close();
   health_timer_.close();
@@ -96,6 +97,10 @@ int Supervisor::run() {
       return 1;
     }
     log_->warn("{}; workers get no NOTIFY_SOCKET", ok.error().message);
+  }
+  if (auto ok = start_admin_socket(); !ok) {
+    log_->error("{}", ok.error().message);
+    return 1;
   }
   start_shared_memory();
   // The tick also beats corral's own heartbeat in the segment, which workers

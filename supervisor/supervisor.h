@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "ipc/shm_segment.h"
+#include "supervisor/admin_server.h"
 #include "supervisor/guardian.h"
 #include "supervisor/health_policy.h"
 #include "supervisor/listen_sockets.h"
@@ -26,6 +27,10 @@
 #include "supervisor/worker_lifecycle.h"
 
 namespace corral::supervisor {
+
+// Where the admin socket of this configuration lives ([admin] socket, or
+// the default in corral's runtime directory); clients compute the same.
+std::string admin_socket_path(const config::Config& config);
 
 class Supervisor {
  public:
@@ -60,11 +65,17 @@ class Supervisor {
     // What the worker last published through the library (if it links it).
     uint64_t requests_total = 0;
     uint64_t in_flight = 0;
+    // The previous CPU reading, for CPU % between two status requests.
+    std::optional<std::pair<TimePoint, double>> cpu_sample;
     Slot(int slot_id, const config::RestartConfig& rc) : id(slot_id), restarts(rc) {}
   };
 
   void install_signal(int signum);
   Status start_notify_socket();
+  // The admin socket (supervisor_admin.cc).
+  Status start_admin_socket();
+  std::string on_admin_request(const ipc::admin::Request& request);
+  nlohmann::json status_json();
   void start_shared_memory();
   void read_shared_memory(Slot& slot, TimePoint now);
   void on_notify(pid_t sender, const NotifyMessage& message);
@@ -95,7 +106,9 @@ class Supervisor {
   UvHandle<uv_timer_t> health_timer_;
   std::unique_ptr<NotifySocket> notify_;
   std::optional<ipc::ShmSegment> shm_;
-  std::optional<Guardian> guardian_;  // absent if it could not be created
+  std::optional<Guardian> guardian_;
+  std::unique_ptr<AdminServer> admin_;
+  TimePoint started_at_ = Clock::now();  // absent if it could not be created
   std::vector<std::string> inherited_env_;
   std::mt19937_64 rng_;
   bool stopping_ = false;

@@ -181,7 +181,7 @@ TEST(LoadTomlErrors, UnknownTopLevelNames) {
             "web.toml:1:2: unknown table [restrat]; did you mean [restart]?");
   EXPECT_EQ(load_error("[logging]\n"),
             "web.toml:1:2: unknown table [logging]; the file may contain 'name', [worker], "
-            "[restart], [[socket]]");
+            "[restart], [[socket]], [admin]");
 }
 
 TEST(LoadTomlErrors, KeyInTheWrongTableSaysWhereItBelongs) {
@@ -202,8 +202,6 @@ TEST(LoadTomlErrors, NotYetSupportedKeysAreRefused) {
             "web.toml:1:2: [autoscale] is not supported in this version");
   EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\n"),
             "web.toml:1:3: [autoscale] is not supported in this version");
-  EXPECT_EQ(load_error("[admin]\nsocket = \"/tmp/x.sock\"\n"),
-            "web.toml:1:2: [admin] is not supported in this version");
   EXPECT_EQ(load_error("[metrics]\nlisten = \"127.0.0.1:9464\"\n"),
             "web.toml:1:2: [metrics] is not supported in this version");
 }
@@ -290,6 +288,14 @@ TEST(LoadTomlErrors, EnvCannotSetWhatCorralSetsPerWorker) {
             "web.toml:2:9: [worker] env: LISTEN_FDS is set by corral for each worker; remove it here");
   EXPECT_EQ(load_error("[worker]\nenv.CORRAL_WORKER_ID = \"x\"\n").substr(0, 40),
             "web.toml:2:5: [worker] env: CORRAL_WORKE");
+}
+
+TEST(LoadToml, AdminSocketPath) {
+  auto c = load_toml("[admin]\nsocket = \"/run/web/admin.sock\"\n", "web.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->admin.socket, "/run/web/admin.sock");
+  EXPECT_EQ(load_error("[admin]\nsokcet = \"x\"\n"),
+            "web.toml:2:1: unknown key 'sokcet' in [admin]; did you mean 'socket'?");
 }
 
 TEST(LoadToml, ReadinessAndHangDetectionKeys) {

@@ -42,7 +42,11 @@ TEST(ToToml, DefaultsAreWrittenOut) {
             "backoff_max = \"30s\"\n"
             "min_uptime = \"5s\"\n"
             "max_restarts = 10\n"
-            "window = \"1m\"\n");
+            "window = \"1m\"\n"
+            "\n"
+            "[admin]\n"
+            "# socket unset: $XDG_RUNTIME_DIR/corral/NAME.sock, /run/corral/NAME.sock as root,\n"
+            "# /tmp/corral-UID/NAME.sock otherwise\n");
 }
 
 TEST(ToToml, DefaultsRoundTrip) {

@@ -54,7 +54,12 @@ Process::Process(std::vector<std::string> argv, std::vector<std::string> env) {
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
   std::vector<std::string> full_env;
-  for (char** e = environ; *e != nullptr; ++e) full_env.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).substr(0, 16) != "XDG_RUNTIME_DIR=") full_env.emplace_back(*e);
+  }
+  // Each process gets a runtime directory of its own: corrals of parallel
+  // tests, all named "corral", must not meet on one admin socket.
+  full_env.push_back("XDG_RUNTIME_DIR=" + runtime_dir_.path());
   for (auto& e : env) full_env.push_back(e);
   std::vector<char*> cargv, cenv;
   for (auto& a : argv) cargv.push_back(a.data());

@@ -50,6 +50,8 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   pid_t pid() const { return pid_; }
+  // corral's runtime directory for this process (admin and notify sockets).
+  const std::string& runtime_dir() const { return runtime_dir_.path(); }
   void signal(int signum) const;
 
   // Reads output until a line matches; returns its match, or nullopt at the
@@ -74,6 +76,7 @@ class Process {
 
  private:
   bool read_some(Millis timeout);  // false at EOF
+  TempDir runtime_dir_;  // its XDG_RUNTIME_DIR, unless `env` sets another
   pid_t pid_ = -1;
   UniqueFd out_;
   std::string partial_;

@@ -1,0 +1,74 @@
+#include "cli/admin_client.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "base/unique_fd.h"
+#include "cli/exit_codes.h"
+#include "ipc/admin_protocol.h"
+#include "supervisor/runtime_dir.h"
+
+namespace corral::cli {
+
+std::string client_socket_path(const std::string& name, const std::string& socket_flag) {
+  if (!socket_flag.empty()) return socket_flag;
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  return supervisor::default_runtime_dir(xdg != nullptr ? xdg : "", ::geteuid()) + "/" + name +
+         ".sock";
+}
+
+Result<Reply> admin_request(const std::string& path, const nlohmann::json& request,
+                            std::chrono::milliseconds timeout, int* exit_code_on_error) {
+  *exit_code_on_error = kExitUnavailable;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return Error{fmt::format("socket path too long: {}", path)};
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Error{fmt::format("cannot create a socket: {}", std::strerror(errno))};
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    const int err = errno;
+    if (err == EACCES || err == EPERM) {
+      return Error{fmt::format("permission denied on {}: run as the user corral runs as, or root",
+                               path)};
+    }
+    return Error{fmt::format("no corral answers on {} ({}); is it running, under this --name?",
+                             path, std::strerror(err))};
+  }
+  const std::string line = request.dump() + "\n";
+  if (::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    return Error{fmt::format("cannot send to {}: {}", path, std::strerror(errno))};
+  }
+  *exit_code_on_error = kExitFailure;
+  std::string reply;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (reply.find('\n') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd.get(), POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      return Error{fmt::format("no reply from {} within {}ms", path, timeout.count())};
+    }
+    char buffer[16 * 1024];
+    const ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+    if (n <= 0) return Error{fmt::format("{} closed the connection without a reply", path)};
+    reply.append(buffer, static_cast<size_t>(n));
+    if (reply.size() > 64 * 1024 * 1024) return Error{"reply too large"};
+  }
+  reply.resize(reply.find('\n'));
+  nlohmann::json body = nlohmann::json::parse(reply, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return Error{fmt::format("malformed reply from {}", path)};
+  }
+  return Reply{std::move(body)};
+}
+
+}  // namespace corral::cli

@@ -1,0 +1,202 @@
+#include "supervisor/admin_server.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "base/unique_fd.h"
+
+namespace corral::supervisor {
+namespace {
+
+// A write request and the bytes it sends live together until libuv is done
+// with them, whatever happens to the client meanwhile.
+struct Write {
+  uv_write_t req{};
+  std::string data;
+};
+
+bool someone_listens(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  return probe && ::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+}  // namespace
+
+AdminServer::AdminServer(uv_loop_t* loop, std::string path, Handler handler)
+    : loop_(loop), path_(std::move(path)), handler_(std::move(handler)) {}
+
+Result<std::unique_ptr<AdminServer>> AdminServer::start(uv_loop_t* loop, const std::string& path,
+                                                        Handler handler) {
+  if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    return Error{fmt::format("admin socket path too long: {}", path)};
+  }
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return Error{fmt::format("cannot create the admin socket {}: the path exists and is not a socket", path)};
+    }
+    if (someone_listens(path)) {
+      return Error{fmt::format("another corral is already running with admin socket {} "
+                               "(use another --name, or stop it)", path)};
+    }
+    ::unlink(path.c_str());  // left by a corral that died
+  }
+  auto server = std::make_unique<AdminServer>(loop, path, std::move(handler));
+  uv_pipe_init(loop, server->server_.get(), 0);
+  server->server_.get()->data = server.get();
+  uv_timer_init(loop, server->sweeper_.get());
+  server->sweeper_.get()->data = server.get();
+  // Created owner-only from the start: no window in which others connect.
+  const mode_t old_umask = ::umask(0177);
+  const int rc = uv_pipe_bind(server->server_.get(), path.c_str());
+  ::umask(old_umask);
+  if (rc != 0) return Error{fmt::format("cannot bind the admin socket {}: {}", path, uv_strerror(rc))};
+  server->bound_ = true;
+  if (int l = uv_listen(reinterpret_cast<uv_stream_t*>(server->server_.get()), 128,
+                        [](uv_stream_t* s, int status) {
+                          if (status == 0) static_cast<AdminServer*>(s->data)->on_connection();
+                        });
+      l != 0) {
+    return Error{fmt::format("cannot listen on the admin socket {}: {}", path, uv_strerror(l))};
+  }
+  return server;
+}
+
+AdminServer::~AdminServer() {
+  clients_.clear();  // their handles close through UvHandle
+  server_.close();
+  sweeper_.close();
+  if (bound_) ::unlink(path_.c_str());
+}
+
+void AdminServer::on_connection() {
+  auto owned = std::make_unique<Client>();
+  Client& c = *owned;
+  c.server = this;
+  c.id = next_id_++;
+  uv_pipe_init(loop_, c.pipe.get(), 0);
+  uv_timer_init(loop_, c.idle.get());
+  c.pipe.get()->data = &c;
+  c.idle.get()->data = &c;
+  auto* stream = reinterpret_cast<uv_stream_t*>(c.pipe.get());
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(server_.get()), stream) != 0) return;
+  if (clients_.size() >= kMaxClients) return;  // refused: closed by its UvHandle
+  clients_.emplace(c.id, std::move(owned));
+
+  // Only our own user, or root, may steer the service.
+  uv_os_fd_t fd = -1;
+  uv_fileno(reinterpret_cast<uv_handle_t*>(c.pipe.get()), &fd);
+  ucred peer{};
+  socklen_t len = sizeof peer;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 ||
+      (peer.uid != ::geteuid() && peer.uid != 0)) {
+    if (on_refused_) on_refused_(peer.pid, peer.uid);
+    send_final(c, ipc::admin::error_reply(
+                      fmt::format("permission denied: uid {} may not use this socket", peer.uid)));
+    return;
+  }
+
+  uv_timer_start(
+      c.idle.get(),
+      [](uv_timer_t* t) {
+        auto* client = static_cast<Client*>(t->data);
+        client->server->close_client(*client);
+      },
+      static_cast<uint64_t>(kIdleTimeout.count()), 0);
+  uv_read_start(
+      stream,
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        auto* client = static_cast<Client*>(h->data);
+        buf->base = client->read_buffer;
+        buf->len = sizeof client->read_buffer;
+      },
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+        auto* client = static_cast<Client*>(s->data);
+        client->server->on_read(*client, nread, buf);
+      });
+}
+
+void AdminServer::on_read(Client& client, ssize_t nread, const uv_buf_t* buf) {
+  if (client.closing) return;
+  if (nread < 0) {  // EOF or error: a request cut short gets no reply
+    close_client(client);
+    return;
+  }
+  uv_timer_again(client.idle.get());
+  client.buffer.append(buf->base, static_cast<size_t>(nread));
+  size_t start = 0;
+  for (;;) {
+    const size_t end = client.buffer.find('\n', start);
+    if (end == std::string::npos) break;
+    handle_line(client, std::string_view(client.buffer).substr(start, end - start));
+    if (client.closing) return;
+    start = end + 1;
+  }
+  client.buffer.erase(0, start);
+  if (client.buffer.size() > ipc::admin::kMaxRequestBytes) {
+    send_final(client, ipc::admin::error_reply(fmt::format("request larger than {} bytes",
+                                                           ipc::admin::kMaxRequestBytes)));
+  }
+}
+
+void AdminServer::handle_line(Client& client, std::string_view line) {
+  auto request = ipc::admin::parse_request(line);
+  send(client, request ? handler_(*request) : ipc::admin::error_reply(request.error().message));
+}
+
+void AdminServer::send(Client& client, std::string line) {
+  auto* stream = reinterpret_cast<uv_stream_t*>(client.pipe.get());
+  if (client.closing || stream == nullptr) return;
+  if (uv_stream_get_write_queue_size(stream) > kMaxPendingReplyBytes) {
+    close_client(client);  // it asks and never reads
+    return;
+  }
+  auto write = std::make_unique<Write>();
+  write->data = std::move(line);
+  write->data += '\n';
+  uv_buf_t buf = uv_buf_init(write->data.data(), static_cast<unsigned>(write->data.size()));
+  write->req.data = write.get();
+  if (uv_write(&write->req, stream, &buf, 1, [](uv_write_t* req, int) {
+        std::unique_ptr<Write> done(static_cast<Write*>(req->data));
+      }) == 0) {
+    (void)write.release();  // the callback owns it now
+  }
+}
+
+void AdminServer::send_final(Client& client, std::string line) {
+  // Closing cancels queued writes; a short last word fits the empty socket
+  // buffer, so it goes out synchronously first.
+  line += '\n';
+  uv_buf_t buf = uv_buf_init(line.data(), static_cast<unsigned>(line.size()));
+  if (!client.closing) uv_try_write(reinterpret_cast<uv_stream_t*>(client.pipe.get()), &buf, 1);
+  close_client(client);
+}
+
+void AdminServer::close_client(Client& client) {
+  if (client.closing) return;
+  client.closing = true;
+  // Pending writes complete (or are cancelled) before the close callback.
+  client.pipe.close();
+  client.idle.close();
+  uv_timer_start(
+      sweeper_.get(), [](uv_timer_t* t) { static_cast<AdminServer*>(t->data)->sweep_closed(); }, 0,
+      0);
+}
+
+void AdminServer::sweep_closed() {
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    it = it->second->closing ? clients_.erase(it) : std::next(it);
+  }
+}
+
+}  // namespace corral::supervisor

@@ -1,0 +1,78 @@
+// The admin socket: a unix stream socket in corral's private runtime
+// directory, mode 0600, answering one JSON request per line (see
+// ipc/admin_protocol.h, docs/admin-protocol.md). Runs on the loop; a slow,
+// silent, hostile or foreign client never blocks it: requests are capped,
+// idle clients time out, replies to a client that does not read are capped.
+#pragma once
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include <chrono>
+#include <functional>
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "ipc/admin_protocol.h"
+#include "supervisor/uv_handle.h"
+
+namespace corral::supervisor {
+
+class AdminServer {
+ public:
+  // Returns the reply line (without '\n') for a parsed request.
+  using Handler = std::function<std::string(const ipc::admin::Request&)>;
+
+  // Binds `path` (replacing a stale socket file; refusing one a live
+  // process listens on) and starts accepting.
+  static Result<std::unique_ptr<AdminServer>> start(uv_loop_t* loop, const std::string& path,
+                                                    Handler handler);
+  AdminServer(uv_loop_t* loop, std::string path, Handler handler);  // use start()
+  ~AdminServer();  // closes every client and removes the socket file
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  const std::string& path() const { return path_; }
+  // Told about a peer refused for its uid, so that it can be logged.
+  void on_refused(std::function<void(pid_t, uid_t)> f) { on_refused_ = std::move(f); }
+
+  static constexpr std::chrono::milliseconds kIdleTimeout{10'000};
+  static constexpr size_t kMaxPendingReplyBytes = 4 * 1024 * 1024;
+  static constexpr size_t kMaxClients = 1024;
+
+ private:
+  struct Client {
+    AdminServer* server = nullptr;
+    uint64_t id = 0;
+    char read_buffer[16 * 1024];  // libuv reads into it; lines gather in `buffer`
+    UvHandle<uv_pipe_t> pipe;
+    UvHandle<uv_timer_t> idle;
+    std::string buffer;
+    bool closing = false;
+  };
+
+  void on_connection();
+  void on_read(Client& client, ssize_t nread, const uv_buf_t* buf);
+  void handle_line(Client& client, std::string_view line);
+  void send(Client& client, std::string line);
+  void send_final(Client& client, std::string line);  // then close
+  void close_client(Client& client);
+  void sweep_closed();
+
+  uv_loop_t* loop_;
+  std::string path_;
+  Handler handler_;
+  std::function<void(pid_t, uid_t)> on_refused_;
+  UvHandle<uv_pipe_t> server_;
+  // Closed clients are erased on the next loop turn, never from inside
+  // their own callbacks.
+  UvHandle<uv_timer_t> sweeper_;
+  std::map<uint64_t, std::unique_ptr<Client>> clients_;
+  uint64_t next_id_ = 1;
+  bool bound_ = false;
+};
+
+}  // namespace corral::supervisor
