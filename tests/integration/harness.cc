@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -59,7 +60,10 @@ Process::Process(std::vector<std::string> argv, std::vector<std::string> env) {
   }
   // Each process gets a runtime directory of its own: corrals of parallel
   // tests, all named "corral", must not meet on one admin socket.
-  full_env.push_back("XDG_RUNTIME_DIR=" + runtime_dir_.path());
+  const bool own_runtime_dir = std::none_of(env.begin(), env.end(), [](const std::string& e) {
+    return e.rfind("XDG_RUNTIME_DIR=", 0) == 0;
+  });
+  if (own_runtime_dir) full_env.push_back("XDG_RUNTIME_DIR=" + runtime_dir_.path());
   for (auto& e : env) full_env.push_back(e);
   std::vector<char*> cargv, cenv;
   for (auto& a : argv) cargv.push_back(a.data());
