@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs corral's benchmarks and writes docs/benchmarks.md.
+#   bench/run.sh                      all four (about 20 minutes)
+#   bench/run.sh node crash           only these (datapath | node | crash | footprint)
+#   ROUNDS=7 bench/run.sh             more runs per case (default 5; medians over them)
+#   SKIP_SETUP=1 bench/run.sh         skip installing and building
+# Each benchmark is its own script beside this one; each stops, by pid, every
+# process it started (EXIT trap). Raw results go to bench/results/.
+source "$(dirname "$0")/lib.sh"
+
+benches=("$@")
+((${#benches[@]})) || benches=(datapath node crash footprint)
+[[ -n ${SKIP_SETUP:-} ]] || bench/setup.sh
+
+cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)
+mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
+corral_rev="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench' ':!docs' || echo ' + uncommitted changes')"
+python3 - "$RESULTS/meta.json" <<PYEOF
+import json, sys
+json.dump({
+  "date": "$(date -u '+%Y-%m-%d %H:%M UTC')", "nproc": "$(nproc)", "kernel": "$(uname -r)",
+  "cpu": "$cpu", "memory": "$mem", "corral": "$corral_rev (Release build)",
+  "node": "$(node --version)", "pm2": "$(node -p "require('./bench/node_modules/pm2/package.json').version")",
+  "gunicorn": "$(gunicorn --version 2>&1 | head -n1)", "python": "$(python3 --version 2>&1)",
+  "wrk": "$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)", "rounds": $ROUNDS,
+  "crash_interval": ${CRASH_INTERVAL:-6},
+}, open(sys.argv[1], "w"), indent=1)
+PYEOF
+
+for b in "${benches[@]}"; do
+  log "== $b =="
+  start_load=$(cut -d' ' -f1 /proc/loadavg)
+  "bench/$b.sh"
+  # Other work on the machine during the run, for the report.
+  echo "{\"bench\": \"$b\", \"load_start\": $start_load, \"load_end\": $(cut -d' ' -f1 /proc/loadavg), \"date\": \"$(date -u '+%H:%M UTC')\"}" \
+    >"$RESULTS/load-$b.json"
+done
+$PY report --results "$RESULTS" --out docs/benchmarks.md
+log "wrote docs/benchmarks.md"

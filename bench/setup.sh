@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the benchmarks need and builds corral in Release into its own
+# build dir ($BUILD_DIR, default build-bench/): wrk, hyperfine, time, gunicorn,
+# node + npm from Debian's packages (sudo if not root); PM2 from
+# bench/package-lock.json into bench/node_modules (npm ci).
+source "$(dirname "$0")/lib.sh"
+trap - EXIT
+
+need=()
+for p in wrk hyperfine time gunicorn python3 curl procps; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
+if ((${#need[@]})); then
+  sudo=(); [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  log "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" </dev/null
+fi
+# corral's own build dependencies
+./scripts/install-deps.sh
+
+(cd bench && npm ci --no-audit --no-fund --loglevel=error)
+
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCORRAL_BUILD_TESTS=OFF >/dev/null
+cmake --build "$BUILD_DIR" --target corral example_server
