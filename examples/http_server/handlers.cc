@@ -28,11 +28,13 @@ void burn(int64_t ms) {
 
 Handlers::Handlers(const Responses& responses, std::vector<std::string> argv,
                    std::function<std::map<int, std::string>()> own_fds,
-                   std::function<int()> listen_fd)
+                   std::function<int()> listen_fd,
+                   std::function<std::optional<SupervisorLink::Status>()> corral)
     : responses_(responses),
       argv_(std::move(argv)),
       own_fds_(std::move(own_fds)),
-      listen_fd_(std::move(listen_fd)) {}
+      listen_fd_(std::move(listen_fd)),
+      corral_(std::move(corral)) {}
 
 Outcome Handlers::handle(const Request& r, ConnectionHeader conn, std::string& out) const {
   const bool head = r.method == "HEAD";
@@ -70,7 +72,7 @@ Outcome Handlers::handle(const Request& r, ConnectionHeader conn, std::string& o
     return {};
   }
   if (p == "/info") {
-    responses_.append(out, 200, "application/json", build_info_json(argv_, listen_fd_(), own_fds_()),
+    responses_.append(out, 200, "application/json", build_info_json(argv_, listen_fd_(), own_fds_(), corral_()),
                       conn, head);
     return {};
   }

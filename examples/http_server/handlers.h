@@ -11,6 +11,7 @@
 
 #include "http_request.h"
 #include "responses.h"
+#include "supervisor_link.h"
 
 namespace example {
 
@@ -22,9 +23,11 @@ struct Outcome {
 
 class Handlers {
  public:
-  // `own_fds` lists the descriptors the server opened, for GET /info.
+  // `own_fds` lists the descriptors the server opened, `corral` what the
+  // worker library says, for GET /info.
   Handlers(const Responses& responses, std::vector<std::string> argv,
-           std::function<std::map<int, std::string>()> own_fds, std::function<int()> listen_fd);
+           std::function<std::map<int, std::string>()> own_fds, std::function<int()> listen_fd,
+           std::function<std::optional<SupervisorLink::Status>()> corral);
 
   // Appends the response to `r` to `out` (unless deferred).
   Outcome handle(const Request& r, ConnectionHeader conn, std::string& out) const;
@@ -41,6 +44,7 @@ class Handlers {
   std::vector<std::string> argv_;
   std::function<std::map<int, std::string>()> own_fds_;
   std::function<int()> listen_fd_;
+  std::function<std::optional<SupervisorLink::Status>()> corral_;
 };
 
 }  // namespace example

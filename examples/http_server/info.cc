@@ -61,7 +61,8 @@ nlohmann::json open_fds(const std::map<int, std::string>& own_fds) {
 }  // namespace
 
 std::string build_info_json(const std::vector<std::string>& argv, int listen_fd,
-                          const std::map<int, std::string>& own_fds) {
+                          const std::map<int, std::string>& own_fds,
+                          const std::optional<SupervisorLink::Status>& corral) {
   nlohmann::json j;
   j["pid"] = getpid();
   j["ppid"] = getppid();
@@ -76,6 +77,9 @@ std::string build_info_json(const std::vector<std::string>& argv, int listen_fd,
   j["WATCHDOG_USEC"] = env_or_null("WATCHDOG_USEC");
   j["listen_fd"] = listen_fd >= 0 ? nlohmann::json(listen_fd) : nlohmann::json(nullptr);
   j["fds"] = open_fds(own_fds);
+  j["corral"] = corral ? nlohmann::json{{"supervisor_alive", corral->supervisor_alive},
+                                        {"drain_requested", corral->drain_requested}}
+                       : nlohmann::json(nullptr);
   // Replace rather than throw on bytes that are not UTF-8 (argv, link targets).
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

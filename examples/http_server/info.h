@@ -4,8 +4,11 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "supervisor_link.h"
 
 namespace example {
 
@@ -13,7 +16,10 @@ namespace example {
 // epoll, signalfd, connections). Each entry of "fds" carries a "role": that
 // name, "stdio" for 0-2, "listen_fds" for a socket-activation fd, or null for
 // a descriptor nobody here accounts for, i.e. one that leaked in.
+// "corral" is what libcorral-worker says now ({"supervisor_alive":...,
+// "drain_requested":...}), or null when not attached to corral's memory.
 std::string build_info_json(const std::vector<std::string>& argv, int listen_fd,
-                          const std::map<int, std::string>& own_fds);
+                          const std::map<int, std::string>& own_fds,
+                          const std::optional<SupervisorLink::Status>& corral);
 
 }  // namespace example

@@ -25,7 +25,8 @@ ParsedOptions parse_options(int argc, char** argv) {
   app.add_flag("--ignore-term", o.ignore_term, "ignore SIGTERM (SIGINT still stops)");
   app.add_flag("--quiet", o.quiet, "no start-up line on stdout");
   app.add_flag("--no-notify", o.no_notify,
-               "send nothing to $NOTIFY_SOCKET (no READY=1, no WATCHDOG=1 heartbeats)");
+               "tell the supervisor nothing: neither attach to corral's shared memory "
+               "(CORRAL_SHM) nor send to $NOTIFY_SOCKET (never ready, no heartbeats)");
 
   try {
     app.parse(argc, argv);

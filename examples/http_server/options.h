@@ -17,7 +17,7 @@ struct Options {
   std::optional<std::string> stderr_line;  // --stderr TEXT: one line at start-up
   bool ignore_term = false;                // --ignore-term: SIGTERM is ignored
   bool quiet = false;                      // --quiet: no start-up line
-  bool no_notify = false;                  // --no-notify: ignore $NOTIFY_SOCKET
+  bool no_notify = false;                  // --no-notify: tell the supervisor nothing
   std::vector<std::string> argv;           // as received, for /info
 };
 

@@ -48,7 +48,7 @@ Server::Server(Options options, Listener listener)
     : options_(std::move(options)),
       listener_(std::move(listener)),
       handlers_(responses_, options_.argv, [this] { return own_fds(); },
-                [this] { return listener_.fd.get(); }) {}
+                [this] { return listener_.fd.get(); }, [this] { return supervisor_.status(); }) {}
 
 corral::Status Server::init() {
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
@@ -81,10 +81,7 @@ corral::Status Server::init() {
   }
   if (!listener_watch(true)) return corral::Error{std::string("epoll_ctl(listener): ") + std::strerror(errno)};
   if (options_.exit_after_ms) add_timer(*options_.exit_after_ms, TimerKind::kExitAfter);
-  if (!options_.no_notify) {
-    notifier_ = Notifier::from_env();
-    if (notifier_) watchdog_ms_ = watchdog_interval_ms();
-  }
+  supervisor_ = SupervisorLink::open(!options_.no_notify);
   return corral::Ok{};
 }
 
@@ -99,13 +96,15 @@ bool Server::listener_watch(bool on) {
 }
 
 int Server::run() {
-  if (notifier_) {
-    notifier_->send("READY=1\nSTATUS=serving " + listener_.address);
-    if (watchdog_ms_) {
-      notifier_->send("WATCHDOG=1");
-      add_timer(*watchdog_ms_, TimerKind::kWatchdog);
-    }
-  }
+  supervisor_.ready(listener_.address);
+  if (auto tick = supervisor_.tick_interval_ms()) add_timer(*tick, TimerKind::kSupervisorTick);
+  int code = serve();
+  supervisor_.publish(requests_served_, deferred_replies_);
+  supervisor_.stopped();
+  return code;
+}
+
+int Server::serve() {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   while (!exit_code_) {
@@ -146,6 +145,7 @@ int Server::run() {
       timers_.pop();
       on_timer(t);
     }
+    supervisor_.publish(requests_served_, deferred_replies_);  // stores, when changed
   }
   return *exit_code_;
 }
@@ -192,8 +192,9 @@ void Server::on_listener_ready() {
 void Server::on_signal() {
   signalfd_siginfo info;
   while (read(signals_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-    if (draining_) _exit(128 + static_cast<int>(info.ssi_signo));  // second signal: now
-    begin_drain();
+    if (stop_signalled_) _exit(128 + static_cast<int>(info.ssi_signo));  // second signal: now
+    stop_signalled_ = true;
+    if (!draining_) begin_drain();  // else corral asked first, through shared memory
   }
 }
 
@@ -201,7 +202,7 @@ void Server::on_signal() {
 // the others finish the request in flight, answered with Connection: close.
 void Server::begin_drain() {
   draining_ = true;
-  if (notifier_) notifier_->send("STOPPING=1");
+  supervisor_.draining();
   if (listener_.fd) {
     listener_watch(false);
     listener_.fd.reset();
@@ -221,9 +222,9 @@ void Server::on_timer(const Timer& t) {
     case TimerKind::kExitAfter:
       exit_code_ = options_.exit_code;
       return;
-    case TimerKind::kWatchdog:
-      notifier_->send("WATCHDOG=1");
-      add_timer(*watchdog_ms_, TimerKind::kWatchdog);
+    case TimerKind::kSupervisorTick:
+      if (supervisor_.tick().drain_requested && !draining_) begin_drain();
+      add_timer(*supervisor_.tick_interval_ms(), TimerKind::kSupervisorTick);
       return;
     case TimerKind::kResumeAccept:
       if (listener_.fd && !draining_) listener_watch(true);
@@ -242,6 +243,8 @@ void Server::on_timer(const Timer& t) {
       handlers_.append_slow_reply(c->out(), d.ms, conn, d.head_only);
       if (!keep) c->close_after_flush = true;
       c->waiting = false;
+      --deferred_replies_;
+      ++requests_served_;
       service(*c);
       return;
     }
@@ -321,6 +324,7 @@ bool Server::answer_requests(Connection& c) {
                         ConnectionHeader::kClose);
       c.close_after_flush = true;
       c.consume(in.size());
+      ++requests_served_;
       break;
     }
     c.consume(r.head_size);
@@ -332,11 +336,13 @@ bool Server::answer_requests(Connection& c) {
                                                    : ConnectionHeader::kNone;
     Outcome o = handlers_.handle(r, conn, c.out());
     if (o.defer_ms) {
+      ++deferred_replies_;
       c.waiting = true;
       c.deferred = {*o.defer_ms, r.keep_alive, r.minor_version, r.method == "HEAD"};
       add_timer(*o.defer_ms, TimerKind::kSlowReply, c.fd(), c.generation());
-    } else if (!keep) {
-      c.close_after_flush = true;
+    } else {
+      ++requests_served_;
+      if (!keep) c.close_after_flush = true;
     }
     if (o.exit_code) {
       c.exit_after_flush = o.exit_code;
@@ -361,6 +367,7 @@ void Server::finish_close(Connection& c) {
 
 void Server::close(Connection& c) {
   if (!c.is_open()) return;
+  if (c.waiting) --deferred_replies_;  // its client went away: never served
   // close() removes the fd from the epoll set (we never dup sockets).
   c.close();
   --open_conns_;
@@ -389,7 +396,7 @@ std::map<int, std::string> Server::own_fds() const {
   if (listener_.fd) fds[listener_.fd.get()] = "listener";
   if (epoll_) fds[epoll_.get()] = "epoll";
   if (signals_) fds[signals_.get()] = "signalfd";
-  if (notifier_) fds[notifier_->fd()] = "notify";
+  if (supervisor_.notify_fd() >= 0) fds[supervisor_.notify_fd()] = "notify";
   for (const auto& slot : conns_) {
     if (slot && slot->is_open()) fds[slot->fd()] = "connection";
   }

@@ -3,9 +3,11 @@
 // woken), a signalfd for SIGTERM/SIGINT, and every connection
 // (edge-triggered, registered once for both directions). Timers (/slow
 // replies, lingering closes, --exit-after-ms) live in a heap whose earliest
-// deadline bounds epoll_wait. With $NOTIFY_SOCKET set it sends READY=1 once
-// serving, WATCHDOG=1 every $WATCHDOG_USEC/2 from the loop (so a blocked
-// loop, e.g. GET /burn, misses heartbeats) and STOPPING=1 when draining.
+// deadline bounds epoll_wait. It reports to its supervisor through
+// SupervisorLink (libcorral-worker under corral, else sd_notify): ready once
+// serving, heartbeats from a timer of the loop (so a blocked loop, e.g. GET
+// /burn, misses them), draining, stopped, and the requests served and in
+// flight; corral's drain request starts the same graceful stop as SIGTERM.
 #pragma once
 
 #include <cstdint>
@@ -21,9 +23,9 @@
 #include "connection.h"
 #include "handlers.h"
 #include "listener.h"
-#include "notify.h"
 #include "options.h"
 #include "responses.h"
+#include "supervisor_link.h"
 
 namespace example {
 
@@ -34,16 +36,17 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Creates the epoll set and the signalfd (blocking SIGTERM/SIGINT), and
-  // connects to $NOTIFY_SOCKET.
+  // attaches to corral's shared memory or connects to $NOTIFY_SOCKET.
   corral::Status init();
 
   // Serves until a graceful stop completes (returns 0) or --exit-after-ms
   // fires (returns its code). A second stop signal _exit()s at once with
-  // 128 + the signal number.
+  // 128 + the signal number (a drain corral requested through shared memory
+  // is no signal: the first SIGTERM after it is still the first).
   int run();
 
  private:
-  enum class TimerKind : uint8_t { kSlowReply, kLingerEnd, kResumeAccept, kExitAfter, kWatchdog };
+  enum class TimerKind : uint8_t { kSlowReply, kLingerEnd, kResumeAccept, kExitAfter, kSupervisorTick };
   struct Timer {
     int64_t at_ns;
     TimerKind kind;
@@ -56,6 +59,7 @@ class Server {
   void on_signal();
   void on_timer(const Timer& t);
   void begin_drain();
+  int serve();
 
   // Drives one connection as far as it can go without blocking: sends
   // pending output, answers buffered requests, reads more. Bounded per call;
@@ -76,8 +80,7 @@ class Server {
   Listener listener_;
   corral::UniqueFd epoll_;
   corral::UniqueFd signals_;
-  std::optional<Notifier> notifier_;       // $NOTIFY_SOCKET, unless --no-notify
-  std::optional<int64_t> watchdog_ms_;     // WATCHDOG=1 period
+  SupervisorLink supervisor_;  // libcorral-worker, sd_notify or nothing
   Responses responses_;
   Handlers handlers_;
 
@@ -88,6 +91,11 @@ class Server {
   std::vector<uint64_t> ready_;  // epoll tags of connections to service again
   std::vector<uint64_t> ready_now_;
   bool draining_ = false;
+  bool stop_signalled_ = false;
+  // Load figures for the supervisor: requests answered, and /slow replies
+  // still owed (the only requests in progress while the loop runs).
+  uint64_t requests_served_ = 0;
+  uint64_t deferred_replies_ = 0;
   std::optional<int> exit_code_;
 };
 
