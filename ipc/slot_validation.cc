@@ -1,5 +1,7 @@
 #include "ipc/slot_validation.h"
 
+#include "ipc/monotonic_clock.h"
+
 #include <fmt/format.h>
 
 namespace corral::ipc {
@@ -133,7 +135,8 @@ SlotSnapshot validate_slot(const RawSlot& raw, const SlotBook& book, uint64_t no
       return corrupt(book, fmt::format("heartbeat_ns: {:.3f} s in the future",
                                        seconds(raw.heartbeat_ns - now_ns)));
     }
-    if (raw.heartbeat_ns < book.assigned_at_ns) {
+    // A worker's coarse clock may lag the assignment's by a tick.
+    if (raw.heartbeat_ns + kCoarseClockLagNs < book.assigned_at_ns) {
       return corrupt(book, fmt::format("heartbeat_ns: {:.3f} s before the slot was assigned",
                                        seconds(book.assigned_at_ns - raw.heartbeat_ns)));
     }

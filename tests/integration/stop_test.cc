@@ -30,10 +30,12 @@ std::vector<pid_t> wait_for_example_servers(Process& corral, int count) {
   return pids;
 }
 
+// Workers that ignore every request to stop: SIGTERM, and (without
+// CORRAL_SHM, the library stays detached) the drain request too.
 std::string ignoring_workers_config(const TempDir& dir, const std::string& drain_timeout) {
   return dir.write("ignore.toml", R"(
 [worker]
-command = [)" + quoted(example_server()) + R"(, "--fd", "{fd:http}", "--ignore-term"]
+command = ["/usr/bin/env", "-u", "CORRAL_SHM", )" + quoted(example_server()) + R"(, "--fd", "{fd:http}", "--ignore-term"]
 count = 2
 drain_timeout = ")" + drain_timeout + R"("
 
@@ -412,7 +414,7 @@ TEST(Stop, UnixSocketFileIsRemovedHoweverCorralStops) {
     const std::string path = dir.file("web.sock");
     const std::string config = dir.write("unix.toml", R"(
 [worker]
-command = [)" + quoted(example_server()) + R"(, "--fd", "{fd:http}", "--ignore-term"]
+command = ["/usr/bin/env", "-u", "CORRAL_SHM", )" + quoted(example_server()) + R"(, "--fd", "{fd:http}", "--ignore-term"]
 count = 2
 drain_timeout = "300ms"
 

@@ -104,7 +104,10 @@ Expected expected_for(const Field& f, uint64_t v, uint64_t now, uint64_t assigne
   }
   if (name == "heartbeat_ns") {
     if (v == 0) return {SlotStatus::kOk, ""};
-    if (v > now + kHeartbeatFutureToleranceNs || v < assigned_at) return corrupt("heartbeat_ns:");
+    // A worker's coarse clock may lag the assignment by up to kCoarseClockLagNs.
+    if (v > now + kHeartbeatFutureToleranceNs || v + kCoarseClockLagNs < assigned_at) {
+      return corrupt("heartbeat_ns:");
+    }
     return {SlotStatus::kOk, ""};
   }
   if (name == "requests_total") {

@@ -78,7 +78,10 @@ int WorkerLink::advance(ipc::WorkerState to) noexcept {
 
 int WorkerLink::heartbeat() noexcept {
   if (!attachment_) return inert();
-  attachment_->slot().heartbeat_ns.store(ipc::monotonic_now_ns(), std::memory_order_relaxed);
+  // The coarse clock: a heartbeat is judged in hundreds of milliseconds, and
+  // this keeps it at a few nanoseconds.
+  attachment_->slot().heartbeat_ns.store(ipc::monotonic_coarse_now_ns(),
+                                         std::memory_order_relaxed);
   return CORRAL_OK;
 }
 
