@@ -27,10 +27,10 @@ python3 bench/tools/bench.py crash --kills $kills --interval $interval \\
   cluster:PID:$p_cl pm2:GOD_DAEMON_PID:$p_pm gunicorn:PID:$p_gu
 CMDS
 
-spawn "$RESULTS/crash-corral-cpp.log" "$CORRAL" run --workers 1 --listen "http=127.0.0.1:$p_cc" \
+spawn "$RESULTS/crash-corral-cpp.log" "$CORRAL" run --name "bench-$BASHPID-$RANDOM" --workers 1 --listen "http=127.0.0.1:$p_cc" \
   -- "$EXAMPLE" --fd '{fd:http}' --quiet
 pid_cc=$SPAWNED
-spawn "$RESULTS/crash-corral-node.log" "$CORRAL" run --workers 1 --listen "http=127.0.0.1:$p_cn" \
+spawn "$RESULTS/crash-corral-node.log" "$CORRAL" run --name "bench-$BASHPID-$RANDOM" --workers 1 --listen "http=127.0.0.1:$p_cn" \
   -- node examples/node/server.js '{fd:http}'
 pid_cn=$SPAWNED
 spawn "$RESULTS/crash-cluster.log" node examples/node/cluster.js "$p_cl" 1

@@ -36,10 +36,10 @@ spawn "$RESULTS/datapath-std1.log" "$EXAMPLE" --port "$p_std" --host 127.0.0.1 -
 std1=$SPAWNED
 spawn "$RESULTS/datapath-std2.log" "$EXAMPLE" --port "$p_std" --host 127.0.0.1 --quiet
 std2=$SPAWNED
-spawn "$RESULTS/datapath-corral.log" "$CORRAL" run --workers 2 --listen "http=127.0.0.1:$p_cor" \
+spawn "$RESULTS/datapath-corral.log" "$CORRAL" run --name "bench-$BASHPID-$RANDOM" --workers 2 --listen "http=127.0.0.1:$p_cor" \
   -- "$EXAMPLE" --fd '{fd:http}' --quiet
 cor=$SPAWNED
-spawn "$RESULTS/datapath-corral-reuseport.log" "$CORRAL" run -c "$RESULTS/reuseport.toml" --workers 2 \
+spawn "$RESULTS/datapath-corral-reuseport.log" "$CORRAL" run --name "bench-$BASHPID-$RANDOM" -c "$RESULTS/reuseport.toml" --workers 2 \
   -- "$EXAMPLE" --fd '{fd:http}' --quiet
 cor_rp=$SPAWNED
 declare -A port=([standalone]=$p_std [corral]=$p_cor [corral-reuseport]=$p_rp)

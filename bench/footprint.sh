@@ -47,10 +47,10 @@ for round in $(seq "$ROUNDS"); do
   tdir=$(mktemp -d -t corral-bench-time.XXXXXX)
   pm2_home=$(mktemp -d -t corral-bench-pm2.XXXXXX)
   declare -A tpid=() spid=()
-  spawn /dev/null "${TIME[@]}" "$tdir/corral-2" "$CORRAL" run --workers 2 \
+  spawn /dev/null "${TIME[@]}" "$tdir/corral-2" "$CORRAL" run --name "bench-$BASHPID-$RANDOM" --workers 2 \
     --listen "http=127.0.0.1:$p1" -- "$EXAMPLE" --fd '{fd:http}' --quiet
   tpid[corral-2]=$SPAWNED
-  spawn /dev/null "${TIME[@]}" "$tdir/corral-64" "$CORRAL" run --workers 64 \
+  spawn /dev/null "${TIME[@]}" "$tdir/corral-64" "$CORRAL" run --name "bench-$BASHPID-$RANDOM" --workers 64 \
     --listen "http=127.0.0.1:$p2" -- "$EXAMPLE" --fd '{fd:http}' --quiet
   tpid[corral-64]=$SPAWNED
   spawn /dev/null "${TIME[@]}" "$tdir/cluster" node examples/node/cluster.js "$p3" 2

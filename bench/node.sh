@@ -42,10 +42,10 @@ spawn "$RESULTS/node-cluster.log" node examples/node/cluster.js "${port[cluster]
 workers[cluster]="--parent $SPAWNED"
 PORT=${port[pm2]} pm2_start "$pm2_home" examples/node/server.js -i 2 --name hello
 workers[pm2]="--parent $(cat "$pm2_home/pm2.pid")"
-spawn "$RESULTS/node-corral.log" "$CORRAL" run --workers 2 --listen "http=127.0.0.1:${port[corral]}" \
+spawn "$RESULTS/node-corral.log" "$CORRAL" run --name "bench-$BASHPID-$RANDOM" --workers 2 --listen "http=127.0.0.1:${port[corral]}" \
   -- node examples/node/server.js '{fd:http}'
 workers[corral]="--parent $SPAWNED"
-spawn "$RESULTS/node-corral-reuseport.log" "$CORRAL" run -c "$RESULTS/node-reuseport.toml" --workers 2 \
+spawn "$RESULTS/node-corral-reuseport.log" "$CORRAL" run --name "bench-$BASHPID-$RANDOM" -c "$RESULTS/node-reuseport.toml" --workers 2 \
   -- node examples/node/server.js '{fd:http}'
 workers[corral-reuseport]="--parent $SPAWNED"
 split=$RESULTS/node-split.jsonl; : >"$split"

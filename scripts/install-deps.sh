@@ -14,7 +14,7 @@ packages=(
 # Node.js serves one of the example servers; keep a newer one if present.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk hyperfine time gnuplot-nox)
+  packages+=(wrk hyperfine time gnuplot-nox libbenchmark-dev)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
 
