@@ -17,8 +17,8 @@ interval=${CRASH_INTERVAL:-6}
 read -r p_cc p_cn p_cl p_pm p_gu <<<"$(free_ports 5)"
 pm2_home=$(mktemp -d -t corral-bench-pm2.XXXXXX)
 cat >"$RESULTS/crash.cmds" <<CMDS
-$CORRAL run --workers 1 --listen http=127.0.0.1:$p_cc -- $EXAMPLE --fd '{fd:http}' --quiet 2>corral-cpp.log &
-$CORRAL run --workers 1 --listen http=127.0.0.1:$p_cn -- node examples/node/server.js '{fd:http}' 2>corral-node.log &
+$CORRAL run --name bench-N --workers 1 --listen http=127.0.0.1:$p_cc -- $EXAMPLE --fd '{fd:http}' --quiet 2>corral-cpp.log &
+$CORRAL run --name bench-N --workers 1 --listen http=127.0.0.1:$p_cn -- node examples/node/server.js '{fd:http}' 2>corral-node.log &
 node examples/node/cluster.js $p_cl 1 &
 PORT=$p_pm PM2_HOME=\$(mktemp -d) $PM2 start examples/node/server.js -i 1 --name hello
 gunicorn -w 1 -b 127.0.0.1:$p_gu --chdir examples/gunicorn app:app &

@@ -25,9 +25,9 @@ cat >"$RESULTS/datapath.cmds" <<CMDS
 $EXAMPLE --port $p_std --host 127.0.0.1 --quiet &
 $EXAMPLE --port $p_std --host 127.0.0.1 --quiet &
 # corral: 2 workers on the socket corral binds
-$CORRAL run --workers 2 --listen http=127.0.0.1:$p_cor -- $EXAMPLE --fd '{fd:http}' --quiet
+$CORRAL run --name bench-N --workers 2 --listen http=127.0.0.1:$p_cor -- $EXAMPLE --fd '{fd:http}' --quiet
 # corral, reuseport mode: reuseport.toml has one [[socket]] with listen = "127.0.0.1:$p_rp", mode = "reuseport"
-$CORRAL run -c reuseport.toml --workers 2 -- $EXAMPLE --fd '{fd:http}' --quiet
+$CORRAL run --name bench-N -c reuseport.toml --workers 2 -- $EXAMPLE --fd '{fd:http}' --quiet
 # load, per round and mode (keep-alive; close adds -H 'Connection: close')
 wrk -t2 -c64 -d$DURATION --latency [-H 'Connection: close'] http://127.0.0.1:PORT/
 CMDS

@@ -14,8 +14,8 @@ tout=$RESULTS/footprint-time.jsonl; : >"$tout"
 TIME=(/usr/bin/time -v -o)
 
 cat >"$RESULTS/footprint.cmds" <<CMDS
-/usr/bin/time -v $CORRAL run --workers 2 --listen http=127.0.0.1:P1 -- $EXAMPLE --fd '{fd:http}' --quiet
-/usr/bin/time -v $CORRAL run --workers 64 --listen http=127.0.0.1:P2 -- $EXAMPLE --fd '{fd:http}' --quiet
+/usr/bin/time -v $CORRAL run --name bench-N --workers 2 --listen http=127.0.0.1:P1 -- $EXAMPLE --fd '{fd:http}' --quiet
+/usr/bin/time -v $CORRAL run --name bench-N --workers 64 --listen http=127.0.0.1:P2 -- $EXAMPLE --fd '{fd:http}' --quiet
 /usr/bin/time -v node examples/node/cluster.js P3 2
 /usr/bin/time -v gunicorn -w 2 -b 127.0.0.1:P4 --chdir examples/gunicorn app:app
 PORT=P5 PM2_HOME=\$(mktemp -d) $PM2 start examples/node/server.js -i 2 --name hello

@@ -28,9 +28,9 @@ cat >"$RESULTS/node.cmds" <<CMDS
 PORT=${port[plain]} node examples/node/server.js &
 node examples/node/cluster.js ${port[cluster]} 2 &
 PORT=${port[pm2]} PM2_HOME=\$(mktemp -d) $PM2 start examples/node/server.js -i 2 --name hello
-$CORRAL run --workers 2 --listen http=127.0.0.1:${port[corral]} -- node examples/node/server.js '{fd:http}'
+$CORRAL run --name bench-N --workers 2 --listen http=127.0.0.1:${port[corral]} -- node examples/node/server.js '{fd:http}'
 # node-reuseport.toml: one [[socket]] with listen = "127.0.0.1:${port[corral-reuseport]}", mode = "reuseport"
-$CORRAL run -c node-reuseport.toml --workers 2 -- node examples/node/server.js '{fd:http}'
+$CORRAL run --name bench-N -c node-reuseport.toml --workers 2 -- node examples/node/server.js '{fd:http}'
 wrk -t2 -c64 -d$DURATION --latency [-H 'Connection: close'] http://127.0.0.1:PORT/
 PM2_HOME=... $PM2 kill   # at the end
 CMDS

@@ -14,12 +14,12 @@ benches=("$@")
 
 cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)
 mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
-corral_rev="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench' ':!docs' || echo ' + uncommitted changes')"
+corral_rev=$(cat "$BUILD_DIR/bench-build.txt" 2>/dev/null || echo "unknown build")
 python3 - "$RESULTS/meta.json" <<PYEOF
 import json, sys
 json.dump({
   "date": "$(date -u '+%Y-%m-%d %H:%M UTC')", "nproc": "$(nproc)", "kernel": "$(uname -r)",
-  "cpu": "$cpu", "memory": "$mem", "corral": "$corral_rev (Release build)",
+  "cpu": "$cpu", "memory": "$mem", "corral": "$corral_rev (Release)",
   "node": "$(node --version)", "pm2": "$(node -p "require('./bench/node_modules/pm2/package.json').version")",
   "gunicorn": "$(gunicorn --version 2>&1 | head -n1)", "python": "$(python3 --version 2>&1)",
   "wrk": "$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)", "rounds": $ROUNDS,

@@ -620,14 +620,26 @@ def cmd_report(a):
     ka = [r for r in split if r["label"] == "corral" and r["mode"] == "keep-alive"]
     if ka:
         full = sum(1 for r in ka if max(r["conns"]) == sum(r["conns"]) and sum(r["conns"]) > 0)
-        obs.append(f"With corral's default shared socket, the C++ example server's keep-alive "
-                   f"connections were not spread: in {full} of {len(ka)} runs one worker held all "
-                   f"of them at mid-run (busiest worker's CPU share, median "
-                   f"{fmt(med(r.get('busiest_cpu_share') for r in ka), 2)}), while the same "
-                   f"binary on SO_REUSEPORT sockets, standalone or under corral's `reuseport` mode, "
-                   f"split them about evenly. On this 2-core machine, where wrk itself needs about "
-                   f"a core, the effect on throughput is lost in the ratios above; with more cores "
-                   f"than the client needs, it would leave workers idle.")
+        dp = load(R, "datapath")
+        rat = {(lab, m): paired_ratio(dp, lab, "standalone", m)[0]
+               for lab in ("corral", "corral-reuseport") for m in ("keep-alive", "close")}
+        cl = [r for r in split if r["label"] == "corral" and r["mode"] == "close"]
+        obs.append(f"With corral's default shared socket the load was not spread evenly over the "
+                   f"two C++ workers: in {full} of {len(ka)} keep-alive runs one worker held all "
+                   f"64 connections at mid-run; the busiest worker's share of the workers' CPU "
+                   f"time was {fmt(med(r.get('busiest_cpu_share') for r in ka), 2)} with "
+                   f"keep-alive and {fmt(med(r.get('busiest_cpu_share') for r in cl), 2)} with "
+                   f"`Connection: close` (0.50 = even). The same binary on SO_REUSEPORT "
+                   f"sockets, standalone or under corral's `reuseport` mode, split the load about "
+                   f"evenly, and corral in `reuseport` mode measured "
+                   f"{fmt(rat[('corral-reuseport', 'keep-alive')], 3)} (keep-alive) and "
+                   f"{fmt(rat[('corral-reuseport', 'close')], 3)} (close) of standalone, against "
+                   f"{fmt(rat[('corral', 'keep-alive')], 3)} and {fmt(rat[('corral', 'close')], 3)} "
+                   f"for the shared socket (standalone and `reuseport` mode use the same kernel "
+                   f"mechanism, so their gap is a measure of the noise). At the time of writing "
+                   f"the example server registers the shared listener with EPOLLEXCLUSIVE and "
+                   f"accepts up to 32 connections per wake-up, so the one worker woken takes a "
+                   f"whole burst.")
     crash = [r for r in load(R, "crash") if r["label"] == "corral-cpp" and "error" not in r]
     if crash:
         n = med(r.get("log_notice_ms") for r in crash)
@@ -639,6 +651,15 @@ def cmd_report(a):
                        f"`started` line comes at {st:.2f} ms: the launcher forks, then waits "
                        f"on a pipe until the child has exec'd before it logs, so the supervisor's "
                        f"loop is blocked for that exec each time it spawns.")
+    fp = [r for r in load(R, "footprint") if r["label"] == "corral-2"]
+    if fp:
+        obs.append(f"corral's RSS with 2 workers is "
+                   f"{med(r['vmrss_kib'] for r in fp) / 1024:.2f} MiB, of which only "
+                   f"{med(r['rssanon_kib'] for r in fp) / 1024:.2f} MiB is anonymous memory; the "
+                   f"rest is file-backed pages of the binary and its shared libraries (libstdc++, "
+                   f"libuv, spdlog, fmt, toml++ ...), shared with any other process using them. "
+                   f"64 workers add about "
+                   f"{(med(r['vmrss_kib'] for r in load(R, 'footprint') if r['label'] == 'corral-64') - med(r['vmrss_kib'] for r in fp)) / 1024:.2f} MiB.")
     loads = []
     for b in ("datapath", "node"):
         f = os.path.join(R, f"load-{b}.json")
