@@ -88,7 +88,9 @@ corral::Status Server::init() {
 bool Server::listener_watch(bool on) {
   if (!on) return epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.fd.get(), nullptr) == 0;
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  // Every sibling sharing the socket is woken, and the least busy wins the
+  // accept: EPOLLEXCLUSIVE would keep waking the same one.
+  ev.events = listener_.bound_here ? (EPOLLIN | EPOLLEXCLUSIVE) : EPOLLIN;
   ev.data.u64 = kTagListener;
   if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener_.fd.get(), &ev) == 0) return true;
   ev.events = EPOLLIN;  // kernels before 4.5
@@ -151,7 +153,13 @@ int Server::serve() {
 }
 
 void Server::on_listener_ready() {
-  for (int i = 0; i < kAcceptsPerWake && listener_.fd; ++i) {
+  // On a socket shared with sibling processes, take one connection per
+  // wake-up: draining the queue would hand a burst of new connections (a
+  // load balancer's pool, wrk's 64) to whichever worker woke first, and a
+  // keep-alive connection stays where it landed. Our own SO_REUSEPORT socket
+  // is balanced by the kernel already.
+  const int accepts = listener_.bound_here ? kAcceptsPerWake : 1;
+  for (int i = 0; i < accepts && listener_.fd; ++i) {
     int fd = accept4(listener_.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;

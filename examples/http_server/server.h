@@ -1,6 +1,6 @@
 // The event loop: one thread, one epoll set holding the listening socket
-// (level-triggered, EPOLLEXCLUSIVE so sibling workers sharing it are not all
-// woken), a signalfd for SIGTERM/SIGINT, and every connection
+// (level-triggered; EPOLLEXCLUSIVE only on its own SO_REUSEPORT socket, see
+// on_listener_ready), a signalfd for SIGTERM/SIGINT, and every connection
 // (edge-triggered, registered once for both directions). Timers (/slow
 // replies, lingering closes, --exit-after-ms) live in a heap whose earliest
 // deadline bounds epoll_wait. It reports to its supervisor through
