@@ -57,16 +57,19 @@ def open_segment():
     return mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE), size
 
 
+# Native formats: CPython packs them with one memcpy of the field's size (a
+# single store), while "<I" would write byte by byte and let corral read a
+# torn value, unlike the one the test expects.
 def u32(m, off, value=None):
     if value is None:
-        return struct.unpack_from("<I", m, off)[0]
-    struct.pack_into("<I", m, off, value)
+        return struct.unpack_from("@I", m, off)[0]
+    struct.pack_into("@I", m, off, value)
 
 
 def u64(m, off, value=None):
     if value is None:
-        return struct.unpack_from("<Q", m, off)[0]
-    struct.pack_into("<Q", m, off, value)
+        return struct.unpack_from("@Q", m, off)[0]
+    struct.pack_into("@Q", m, off, value)
 
 
 def next_number(state_dir, name):
@@ -121,6 +124,14 @@ def slot_trick(m, state_dir, foreign_pid):
         ("drain_requested", lambda: u32(m, slot + S_DRAIN, 0xFFFFFFFF)),
         ("reserved0", lambda: u32(m, slot + S_RESERVED0, 1)),
     ]
+    # corral stores the slot's pid after the fork: a pid written before that
+    # would be overwritten, and the trick go unseen.
+    deadline = time.monotonic() + 10
+    while u32(m, slot + S_PID) != os.getpid():
+        if time.monotonic() > deadline:
+            say("corral never stored our pid in the slot")
+            sys.exit(3)
+        time.sleep(0.005)
     n = next_number(state_dir, "slot_tricks")
     if n >= len(tricks):
         say("no tricks left: behaving")
