@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs corral's benchmarks and writes docs/benchmarks.md.
 #   bench/run.sh                      all four (about 20 minutes)
-#   bench/run.sh node crash           only these (datapath | node | crash | footprint)
+#   bench/run.sh node crash           only these (datapath | node | crash | footprint | heartbeat)
 #   ROUNDS=7 bench/run.sh             more runs per case (default 5; medians over them)
 #   SKIP_SETUP=1 bench/run.sh         skip installing and building
 # Each benchmark is its own script beside this one; each stops, by pid, every
@@ -9,7 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 
 benches=("$@")
-((${#benches[@]})) || benches=(datapath node crash footprint)
+((${#benches[@]})) || benches=(datapath node crash footprint heartbeat)
 [[ -n ${SKIP_SETUP:-} ]] || bench/setup.sh
 
 cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)
@@ -36,4 +36,9 @@ for b in "${benches[@]}"; do
     >"$RESULTS/load-$b.json"
 done
 $PY report --results "$RESULTS" --out docs/benchmarks.md
+# bench/heartbeat.sh writes its own section.
+if [[ -f $RESULTS/heartbeat.md ]]; then
+  printf '\n' >>docs/benchmarks.md
+  cat "$RESULTS/heartbeat.md" >>docs/benchmarks.md
+fi
 log "wrote docs/benchmarks.md"

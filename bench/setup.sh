@@ -25,7 +25,7 @@ fi
 (cd bench && npm ci --no-audit --no-fund --loglevel=error)
 
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCORRAL_BUILD_TESTS=OFF >/dev/null
-cmake --build "$BUILD_DIR" --target corral example_server
+cmake --build "$BUILD_DIR" --target corral example_server $(cmake --build "$BUILD_DIR" --target help | grep -q heartbeat_bench && echo heartbeat_bench)
 # What the benchmarks ran: the commit built, for the report.
 echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench' ':!docs' || echo ' + uncommitted changes'), built $(date -u '+%Y-%m-%d %H:%M UTC')" \
   >"$BUILD_DIR/bench-build.txt"
