@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 trap - EXIT
 
 need=()
-for p in wrk hyperfine time gunicorn python3 curl procps; do
+for p in wrk hyperfine time gunicorn python3 curl procps bc libbenchmark-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 command -v node >/dev/null || need+=(nodejs)
