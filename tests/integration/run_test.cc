@@ -63,8 +63,17 @@ TEST(Run, NoDescriptorOfCorralReachesAWorker) {
   Corral corral({"run", "--workers", "1", "--listen", "http=127.0.0.1:0", "--", "/bin/sleep", "60"});
   auto started = corral.process.wait_for_line(R"(worker 0 started \(pid (\d+)\))");
   ASSERT_TRUE(started) << corral.process.output();
+  // Its start-up (the dynamic loader, setlocale) opens and closes files;
+  // look once it sleeps.
+  const std::string proc = "/proc/" + (*started)[1].str();
+  ASSERT_TRUE(eventually([&] {
+    std::ifstream wchan(proc + "/wchan");
+    std::string where;
+    std::getline(wchan, where);
+    return where.find("nanosleep") != std::string::npos;
+  })) << "the worker never went to sleep";
   std::set<std::string> fds;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + (*started)[1].str() + "/fd")) {
+  for (const auto& entry : std::filesystem::directory_iterator(proc + "/fd")) {
     fds.insert(entry.path().filename().string());
   }
   EXPECT_EQ(fds, (std::set<std::string>{"0", "1", "2", "3"}));
