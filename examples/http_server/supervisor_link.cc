@@ -102,7 +102,7 @@ void SupervisorLink::publish_now(uint64_t requests_total, uint64_t in_flight) {
 
 std::optional<SupervisorLink::Status> SupervisorLink::status() const {
   if (channel_ != Channel::kLibrary) return std::nullopt;
-  return Status{corral_supervisor_alive() == 1, corral_drain_requested() == 1};
+  return Status{supervisor_alive_, corral_drain_requested() == 1};
 }
 
 }  // namespace example

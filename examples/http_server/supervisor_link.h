@@ -62,7 +62,9 @@ class SupervisorLink {
     publish_now(requests_total, in_flight);
   }
 
-  // What the library says now; nullopt when not attached (for GET /info).
+  // For GET /info, nullopt when not attached: whether corral was alive at
+  // the last tick (the verdict the server acts on, and logged), and whether
+  // it asks for a drain now.
   struct Status {
     bool supervisor_alive;
     bool drain_requested;

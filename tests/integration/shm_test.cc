@@ -172,7 +172,7 @@ TEST(Shm, BurningExampleServerMissesLibraryHeartbeatsAndIsReplaced) {
 command = [)" + quoted(worker) + R"(]
 count = 1
 ready = "notify"
-heartbeat_timeout = "1s"
+heartbeat_timeout = "2s"
 [restart]
 min_uptime = "100ms"
 [[socket]]
@@ -190,7 +190,7 @@ listen = "127.0.0.1:0"
 
   // Idle (a /slow reply is a timer: the loop keeps turning) for longer than
   // the timeout: heartbeats keep coming.
-  auto slow = http_get(corral.port, "/slow?ms=2500");
+  auto slow = http_get(corral.port, "/slow?ms=3000");
   ASSERT_TRUE(slow && slow->status == 200);
   EXPECT_EQ(corral.process.count_lines("hung"), 0) << corral.process.output();
 
@@ -200,7 +200,7 @@ listen = "127.0.0.1:0"
   ASSERT_TRUE(burn.valid());
   EXPECT_TRUE(corral.process.wait_for_line(
       R"(worker 0 \(pid )" + first +
-          R"(\) hung: no heartbeat for [0-9ms]+ \(heartbeat_timeout 1s\); process state R.*sending SIGABRT)",
+          R"(\) hung: no heartbeat for [0-9ms]+ \(heartbeat_timeout 2s\); process state R.*sending SIGABRT)",
       10s))
       << corral.process.output();
   EXPECT_TRUE(corral.process.wait_for_line(R"(hung: killed by signal 6 \(SIGABRT\))"))
@@ -228,7 +228,6 @@ TEST(Shm, RequestsServedAndInFlightReachTheSupervisor) {
 [worker]
 command = [)" + quoted(example_server()) + R"(, "--fd", "{fd:http}"]
 count = 1
-heartbeat_timeout = "3s"
 [[socket]]
 name = "http"
 listen = "127.0.0.1:0"
@@ -297,7 +296,9 @@ listen = "127.0.0.1:0"
 
 // Worker 0 runs hostile_worker.py MODE, worker 1 a well-behaved
 // example_server. Restarts are quick and unlimited, so that every
-// replacement of the hostile worker is seen.
+// replacement of the hostile worker is seen. No heartbeat_timeout: the good
+// worker must only ever be judged by what is in its slot (a loaded machine
+// can stall it for seconds), and corral reads the segment every 500 ms anyway.
 struct HostileService {
   HostileService(const std::string& mode, const std::string& extra = "") {
     const auto worker =
@@ -309,7 +310,6 @@ struct HostileService {
 [worker]
 command = [)" + quoted(worker) + R"(]
 count = 2
-heartbeat_timeout = "3s"
 [restart]
 min_uptime = "100ms"
 backoff_initial = "20ms"
@@ -473,8 +473,10 @@ TEST(Shm, WorkersNoticeTheirSupervisorStoppedBeating) {
   TempDir dir;
   const std::string report = dir.file("alive.txt");
   // Worker 0: the C example (serves "http", exits once corral is gone or
-  // hung); worker 1: example_server on "es" (says so in GET /info); worker
-  // 2: the Python ctypes worker (writes a line to `report`).
+  // hung); worker 1: example_server on "es" (its GET /info shows the verdict
+  // of its last heartbeat tick, which it also logs); worker 2: the Python
+  // ctypes worker (writes a line to `report`). corral stays stopped until
+  // each has seen it stale.
   const auto worker = dispatch_script(dir, "",
                                       "0) exec " + hello_worker() +
                                           " ;;\n"
