@@ -14,15 +14,15 @@
 #include "base/unique_fd.h"
 #include "cli/exit_codes.h"
 #include "ipc/admin_protocol.h"
-#include "supervisor/runtime_dir.h"
+#include "supervisor/supervisor.h"
 
 namespace corral::cli {
 
 std::string client_socket_path(const std::string& name, const std::string& socket_flag) {
   if (!socket_flag.empty()) return socket_flag;
-  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-  return supervisor::default_runtime_dir(xdg != nullptr ? xdg : "", ::geteuid()) + "/" + name +
-         ".sock";
+  config::Config config;  // the supervisor's rule, for a default [admin]
+  config.name = name;
+  return supervisor::admin_socket_path(config);
 }
 
 Result<Reply> admin_request(const std::string& path, const nlohmann::json& request,
