@@ -43,7 +43,7 @@ spawn "$RESULTS/datapath-corral-reuseport.log" "$CORRAL" run --name "bench-$BASH
   -- "$EXAMPLE" --fd '{fd:http}' --quiet
 cor_rp=$SPAWNED
 declare -A port=([standalone]=$p_std [corral]=$p_cor [corral-reuseport]=$p_rp)
-declare -A workers=([standalone]="$std1 $std2" [corral]="--parent $cor" [corral-reuseport]="--parent $cor_rp")
+declare -A workers=([standalone]="$std1 $std2" [corral]="--skip-same-exe --parent $cor" [corral-reuseport]="--skip-same-exe --parent $cor_rp")
 split=$RESULTS/datapath-split.jsonl; : >"$split"
 for s in "${!port[@]}"; do wait_http "${port[$s]}"; done
 sleep 1

@@ -44,10 +44,10 @@ PORT=${port[pm2]} pm2_start "$pm2_home" examples/node/server.js -i 2 --name hell
 workers[pm2]="--parent $(cat "$pm2_home/pm2.pid")"
 spawn "$RESULTS/node-corral.log" "$CORRAL" run --name "bench-$BASHPID-$RANDOM" --workers 2 --listen "http=127.0.0.1:${port[corral]}" \
   -- node examples/node/server.js '{fd:http}'
-workers[corral]="--parent $SPAWNED"
+workers[corral]="--skip-same-exe --parent $SPAWNED"
 spawn "$RESULTS/node-corral-reuseport.log" "$CORRAL" run --name "bench-$BASHPID-$RANDOM" -c "$RESULTS/node-reuseport.toml" --workers 2 \
   -- node examples/node/server.js '{fd:http}'
-workers[corral-reuseport]="--parent $SPAWNED"
+workers[corral-reuseport]="--skip-same-exe --parent $SPAWNED"
 split=$RESULTS/node-split.jsonl; : >"$split"
 systems=(plain cluster pm2 corral corral-reuseport)
 for s in "${systems[@]}"; do wait_http "${port[$s]}"; done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs corral's benchmarks and writes docs/benchmarks.md.
-#   bench/run.sh                      all four (about 20 minutes)
+#   bench/run.sh                      all of them (about 25 minutes)
 #   bench/run.sh node crash           only these (datapath | node | crash | footprint | heartbeat)
 #   ROUNDS=7 bench/run.sh             more runs per case (default 5; medians over them)
 #   SKIP_SETUP=1 bench/run.sh         skip installing and building

@@ -95,6 +95,36 @@ def children(pid):
     return kids
 
 
+def exe(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+
+
+def workers_of(sup, skip_same_exe):
+    """The supervisor's children; with skip_same_exe, leaving out copies of
+    the supervisor's own binary (corral forks a helper of itself besides its
+    workers; Node's cluster workers, by contrast, are node like their primary)."""
+    kids = children(sup)
+    if skip_same_exe:
+        own = exe(sup)
+        kids = {k for k in kids if exe(k) != own}
+    return kids
+
+
+def pss_kib(pid):
+    """Proportional set size: shared pages divided among their users."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def proc_status(pid, key):
     with open(f"/proc/{pid}/status") as fh:
         for line in fh:
@@ -155,7 +185,7 @@ def cmd_split(a):
     --parent."""
     pids = [int(p) for p in a.pids]
     if a.parent:
-        pids += sorted(children(a.parent))
+        pids += sorted(workers_of(a.parent, a.skip_same_exe))
     t0 = {p: cpu_ticks(p) for p in pids}
     time.sleep(a.secs / 2)
     inodes = established_inodes()
@@ -168,7 +198,7 @@ def cmd_split(a):
 
 
 # ---------------------------------------------------------------- crash
-def poller(sup, old, wfd, limit):
+def poller(sup, old, helpers, wfd, limit):
     """Child process: polls the supervisor's children in a tight loop and
     reports when the killed worker was reaped (it stays listed as a zombie
     until its parent waits for it) and when a new child appeared, about
@@ -191,7 +221,7 @@ def poller(sup, old, wfd, limit):
         if reaped is None and old not in kids:
             reaped = now
         if spawned is None:
-            new = kids - {old}
+            new = kids - {old} - helpers
             if new:
                 spawned, new_pid = now, min(new)
         time.sleep(0.00005)
@@ -238,15 +268,17 @@ def log_times(path, old, deadline):
 
 def kill_and_probe(label, sup, port, logfile, rnd, timeout):
     """One kill -9 of the supervisor's only worker; returns the record."""
-    kids = children(sup)
+    # corral forks a helper of its own binary besides the workers.
+    helpers = children(sup) - workers_of(sup, label.startswith("corral"))
+    kids = children(sup) - helpers
     if len(kids) != 1:
-        return {"label": label, "round": rnd, "error": f"supervisor has {len(kids)} children"}
+        return {"label": label, "round": rnd, "error": f"supervisor has {len(kids)} workers"}
     old = kids.pop()
     r, w = os.pipe()
     child = os.fork()
     if child == 0:
         os.close(r)
-        poller(sup, old, w, 10.0)
+        poller(sup, old, helpers, w, 10.0)
     os.close(w)
     os.read(r, 1)  # the poller is polling
     wall0 = time.time()
@@ -312,6 +344,9 @@ def cmd_idle(a):
     pids = dict(x.split("=", 1) for x in a.procs)
     pids = {k: int(v) for k, v in pids.items()}
     before = {k: (cpu_ticks(p), cpu_ns_all(p)) for k, p in pids.items()}
+    # Processes a supervisor runs besides its workers (corral's helper).
+    helpers = {k: children(p) - workers_of(p, k.startswith("corral")) for k, p in pids.items()}
+    before_h = {h: cpu_ns_all(h) for hs in helpers.values() for h in hs}
     t0 = time.monotonic()
     time.sleep(a.secs)
     secs = time.monotonic() - t0
@@ -321,7 +356,13 @@ def cmd_idle(a):
         emit({"label": k, "round": a.round, "pid": p,
               "vmrss_kib": proc_status(p, "VmRSS"), "vmhwm_kib": proc_status(p, "VmHWM"),
               "rssanon_kib": proc_status(p, "RssAnon"), "rssfile_kib": proc_status(p, "RssFile"),
-              "threads": proc_status(p, "Threads"), "workers": len(children(p)),
+              "threads": proc_status(p, "Threads"),
+              "workers": len(workers_of(p, k.startswith("corral"))),
+              "helpers": len(helpers[k]),
+              "helpers_rss_kib": sum(proc_status(h, "VmRSS") or 0 for h in helpers[k]),
+              "pss_kib": pss_kib(p),
+              "helpers_pss_kib": sum(pss_kib(h) or 0 for h in helpers[k]),
+              "helpers_cpu_ms_sched": sum(cpu_ns_all(h) - before_h.get(h, 0) for h in helpers[k]) / 1e6,
               "cpu_ticks": ticks, "cpu_ms_stat": ticks * 1000 / hz, "cpu_ms_sched": ns / 1e6,
               "cpu_pct": ns / 1e9 / secs * 100, "secs": round(secs, 3)})
 
@@ -578,18 +619,21 @@ def cmd_report(a):
              "gunicorn": "gunicorn arbiter, `-w 2`"}
     w("## 4. Supervisor footprint\n")
     w("The supervisor process alone (not its workers), idle, after every worker answers and "
-      "3 s more. RSS is `VmRSS` from `/proc/PID/status` (and `VmHWM`, its peak); idle CPU is "
-      "the `utime+stime` delta from `/proc/PID/stat` over 10 s (clock ticks of "
+      "3 s more. RSS is `VmRSS` from `/proc/PID/status` (and `VmHWM`, its peak); "
+      "PSS (from `/proc/PID/smaps_rollup`) splits shared pages among the processes mapping "
+      "them. Idle CPU is the `utime+stime` delta from `/proc/PID/stat` over 10 s (clock ticks of "
       "10 ms, so 0 means < 1 tick), with the per-thread `schedstat` run time as a finer "
       "reading. `/usr/bin/time -v` max RSS is reported too, but note what it is: the kernel "
       "merges the peak RSS of every reaped descendant into it, so for a supervisor it is the "
       "larger of its own peak and its largest worker's; PM2's daemon detaches and cannot be "
-      "run under `time`. All five setups run at the same time, idle. Targets: corral < 5 MiB "
-      "with 2 workers, < 10 MiB with 64.\n")
+      "run under `time`. Children of a supervisor that are not workers (corral forks a "
+      "helper copy of itself) are listed in the last column. All five setups run at the "
+      "same time, idle. Targets: corral < 5 MiB with 2 workers, < 10 MiB with 64.\n")
     if recs:
-        w("| supervisor | workers | VmRSS (median) | of which RssAnon / RssFile | VmHWM | "
-          "`time -v` max RSS | idle CPU ticks / 10 s | idle CPU (schedstat) | threads |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        w("| supervisor | workers | VmRSS (median) | of which RssAnon / RssFile | PSS | VmHWM | "
+          "`time -v` max RSS | idle CPU ticks / 10 s | idle CPU (schedstat) | threads | "
+          "other children: count, VmRSS, idle CPU |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for lab in names:
             rs = [r for r in recs if r["label"] == lab]
             if not rs:
@@ -600,18 +644,34 @@ def cmd_report(a):
               f"{fmt(mib(med(r['vmrss_kib'] for r in rs)), 2, ' MiB')} | "
               f"{fmt(mib(med(r.get('rssanon_kib') for r in rs)), 2)} / "
               f"{fmt(mib(med(r.get('rssfile_kib') for r in rs)), 2)} MiB | "
+              f"{fmt(mib(med(r.get('pss_kib') for r in rs)), 2, ' MiB')} | "
               f"{fmt(mib(med(r['vmhwm_kib'] for r in rs)), 2, ' MiB')} | "
               f"{fmt(mib(med(ts)), 1, ' MiB')} | "
               f"{fmt(med(r['cpu_ticks'] for r in rs))} | "
               f"{fmt(med(r['cpu_ms_sched'] for r in rs), 2, ' ms')} "
               f"({fmt(med(r['cpu_pct'] for r in rs), 3, ' %')}) | "
-              f"{fmt(med(r['threads'] for r in rs))} |")
+              f"{fmt(med(r['threads'] for r in rs))} | "
+              + (f"{fmt(med(r.get('helpers') for r in rs))}, "
+                 f"RSS {fmt(mib(med(r.get('helpers_rss_kib') for r in rs)), 2, ' MiB')} "
+                 f"(PSS {fmt(mib(med(r.get('helpers_pss_kib') for r in rs)), 2, ' MiB')}), "
+                 f"{fmt(med(r.get('helpers_cpu_ms_sched') for r in rs), 2, ' ms')} |"
+                 if med(r.get('helpers') or 0 for r in rs) else "none |"))
         w("")
         for lab, limit in (("corral-2", 5), ("corral-64", 10)):
             v = med(r["vmrss_kib"] for r in recs if r["label"] == lab)
             if v is not None:
-                summary.append((f"corral RSS, {lab.split('-')[1]} workers", f"{v / 1024:.2f} MiB",
-                                f"< {limit} MiB", verdict(v / 1024 < limit)))
+                summary.append((f"corral RSS, {lab.split('-')[1]} workers (supervisor process)",
+                                f"{v / 1024:.2f} MiB", f"< {limit} MiB", verdict(v / 1024 < limit)))
+            h = med(r.get("helpers_rss_kib") or 0 for r in recs if r["label"] == lab)
+            if v is not None and h:
+                t = (v + h) / 1024
+                summary.append((f"corral + its guardian, {lab.split('-')[1]} workers: RSS added up",
+                                f"{t:.2f} MiB", f"< {limit} MiB", verdict(t < limit)))
+                p = med((r.get("pss_kib") or 0) + (r.get("helpers_pss_kib") or 0)
+                        for r in recs if r["label"] == lab)
+                if p:
+                    summary.append((f"corral + its guardian, {lab.split('-')[1]} workers: PSS added up",
+                                    f"{p / 1024:.2f} MiB", f"< {limit} MiB", verdict(p / 1024 < limit)))
     w(commands(R, "footprint"))
 
     w("## Observations (computed from this run)\n")
@@ -624,8 +684,8 @@ def cmd_report(a):
         rat = {(lab, m): paired_ratio(dp, lab, "standalone", m)[0]
                for lab in ("corral", "corral-reuseport") for m in ("keep-alive", "close")}
         cl = [r for r in split if r["label"] == "corral" and r["mode"] == "close"]
-        obs.append(f"With corral's default shared socket the load was not spread evenly over the "
-                   f"two C++ workers: in {full} of {len(ka)} keep-alive runs one worker held all "
+        obs.append(f"How corral's default shared socket spread the load over the two C++ "
+                   f"workers: in {full} of {len(ka)} keep-alive runs one worker held all "
                    f"64 connections at mid-run; the busiest worker's share of the workers' CPU "
                    f"time was {fmt(med(r.get('busiest_cpu_share') for r in ka), 2)} with "
                    f"keep-alive and {fmt(med(r.get('busiest_cpu_share') for r in cl), 2)} with "
@@ -652,14 +712,25 @@ def cmd_report(a):
                        f"on a pipe until the child has exec'd before it logs, so the supervisor's "
                        f"loop is blocked for that exec each time it spawns.")
     fp = [r for r in load(R, "footprint") if r["label"] == "corral-2"]
-    if fp:
-        obs.append(f"corral's RSS with 2 workers is "
-                   f"{med(r['vmrss_kib'] for r in fp) / 1024:.2f} MiB, of which only "
-                   f"{med(r['rssanon_kib'] for r in fp) / 1024:.2f} MiB is anonymous memory; the "
-                   f"rest is file-backed pages of the binary and its shared libraries (libstdc++, "
-                   f"libuv, spdlog, fmt, toml++ ...), shared with any other process using them. "
-                   f"64 workers add about "
-                   f"{(med(r['vmrss_kib'] for r in load(R, 'footprint') if r['label'] == 'corral-64') - med(r['vmrss_kib'] for r in fp)) / 1024:.2f} MiB.")
+    fp64 = [r for r in load(R, "footprint") if r["label"] == "corral-64"]
+    if fp and fp64:
+        text = (f"corral's RSS with 2 workers is {med(r['vmrss_kib'] for r in fp) / 1024:.2f} MiB, "
+                f"of which only {med(r['rssanon_kib'] for r in fp) / 1024:.2f} MiB is anonymous "
+                f"memory; the rest is file-backed pages of the binary and its shared libraries "
+                f"(libstdc++, libuv, spdlog, fmt, toml++ ...), shared with other processes that "
+                f"map them. 64 workers add about "
+                f"{(med(r['vmrss_kib'] for r in fp64) - med(r['vmrss_kib'] for r in fp)) / 1024:.2f} MiB.")
+        h = med(r.get("helpers_rss_kib") or 0 for r in fp)
+        if h:
+            text += (f" Besides its workers, corral now runs a helper (its guardian, a forked "
+                     f"copy of itself) with {h / 1024:.2f} MiB of RSS, most of it pages it "
+                     f"shares with corral, so adding the two RSS figures "
+                     f"({(med(r['vmrss_kib'] for r in fp) + h) / 1024:.2f} MiB) overstates what "
+                     f"they use together; their PSS (shared pages split among the processes "
+                     f"mapping them) adds up to "
+                     f"{fmt(med((r.get('pss_kib') or 0) + (r.get('helpers_pss_kib') or 0) for r in fp) / 1024, 2)} MiB "
+                     f"(corral alone: {fmt(med(r.get('pss_kib') for r in fp) / 1024, 2)} MiB).")
+        obs.append(text)
     loads = []
     for b in ("datapath", "node"):
         f = os.path.join(R, f"load-{b}.json")
@@ -710,6 +781,8 @@ def main():
     s.add_argument("--round", type=int, required=True)
     s.add_argument("--secs", type=float, required=True)
     s.add_argument("--parent", type=int)
+    s.add_argument("--skip-same-exe", action="store_true",
+                   help="leave out children running the parent's own binary (corral's helper)")
     s.add_argument("pids", nargs="*")
     s = sub.add_parser("crash")
     s.add_argument("--kills", type=int, default=5)
