@@ -1,5 +1,6 @@
 #include "supervisor/supervisor.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -458,6 +459,19 @@ Status Supervisor::start_notify_socket() {
   const char* xdg = std::getenv("XDG_RUNTIME_DIR");
   auto dir = ensure_private_dir(default_runtime_dir(xdg != nullptr ? xdg : "", ::geteuid()));
   if (!dir) return dir.error();
+  // A corral killed by SIGKILL leaves its socket: remove those of dead pids.
+  const std::string prefix = config_.name + ".";
+  if (DIR* d = ::opendir(dir->c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string_view file = e->d_name;
+      if (file.substr(0, prefix.size()) != prefix || !file.ends_with(".notify")) continue;
+      const std::string pid_text(file.substr(prefix.size(), file.size() - prefix.size() - 7));
+      if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+      const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+      if (::kill(pid, 0) != 0 && errno == ESRCH) ::unlink((*dir + "/" + std::string(file)).c_str());
+    }
+    ::closedir(d);
+  }
   const std::string path = fmt::format("{}/{}.{}.notify", *dir, config_.name, ::getpid());
   auto socket = NotifySocket::create(&loop_, path, [this](pid_t sender, const NotifyMessage& m) {
     on_notify(sender, m);
