@@ -91,7 +91,7 @@ Result<ShmSegment> ShmSegment::create(std::string_view name, int slots) {
   } catch (const bip::interprocess_exception& e) {
     return Error{"shared memory " + shm_name + ": " + e.what()};
   }
-  seg.books_.resize(static_cast<std::size_t>(slots));
+  seg.capacity_ = static_cast<uint32_t>(slots);
   seg.last_heartbeat_ns_ = monotonic_now_ns();
   seg.write_header();
   return seg;
@@ -130,6 +130,7 @@ ShmSegment& ShmSegment::operator=(ShmSegment&& other) noexcept {
     shm_ = std::move(other.shm_);
     region_ = std::move(other.region_);
     books_ = std::move(other.books_);
+    capacity_ = other.capacity_;
     last_heartbeat_ns_ = other.last_heartbeat_ns_;
   }
   return *this;
@@ -147,6 +148,14 @@ void ShmSegment::remove() {
 
 SegmentHeader& ShmSegment::header() { return *static_cast<SegmentHeader*>(region_.get_address()); }
 
+SlotBook& ShmSegment::book(int slot) {
+  // Books grow with the highest slot used: a segment sized for thousands of
+  // workers costs the supervisor nothing until they exist.
+  const auto index = static_cast<std::size_t>(slot);
+  if (index >= books_.size()) books_.resize(index + 1);
+  return books_[index];
+}
+
 SlotRecord& ShmSegment::record(int slot) {
   auto* base = static_cast<unsigned char*>(region_.get_address()) + kSlotsOffset;
   return reinterpret_cast<SlotRecord*>(base)[slot];
@@ -155,7 +164,7 @@ SlotRecord& ShmSegment::record(int slot) {
 void ShmSegment::write_header() {
   SegmentHeader& h = header();
   h.layout_version.store(kLayoutVersion, std::memory_order_relaxed);
-  h.slot_count.store(static_cast<uint32_t>(books_.size()), std::memory_order_relaxed);
+  h.slot_count.store(capacity_, std::memory_order_relaxed);
   h.record_size.store(sizeof(SlotRecord), std::memory_order_relaxed);
   h.slots_offset.store(kSlotsOffset, std::memory_order_relaxed);
   h.supervisor_pid.store(static_cast<uint32_t>(::getpid()), std::memory_order_relaxed);
@@ -170,11 +179,11 @@ void ShmSegment::write_header() {
 
 uint64_t ShmSegment::assign_slot(int slot, uint64_t now_ns) {
   if (slot < 0 || slot >= slot_count()) bad_slot("assign_slot", slot, slot_count());
-  SlotBook& book = books_[static_cast<std::size_t>(slot)];
+  SlotBook& b = book(slot);
   // The generation comes from our book, not the segment, which a worker
   // may have overwritten.
-  uint64_t generation = book.generation + 1;
-  book = SlotBook{.assigned = true,
+  uint64_t generation = b.generation + 1;
+  b = SlotBook{.assigned = true,
                   .generation = generation,
                   .pid = 0,
                   .drain_requested = false,
@@ -200,23 +209,23 @@ uint64_t ShmSegment::assign_slot(int slot, uint64_t now_ns) {
 
 void ShmSegment::set_slot_pid(int slot, pid_t pid) {
   if (slot < 0 || slot >= slot_count()) bad_slot("set_slot_pid", slot, slot_count());
-  books_[static_cast<std::size_t>(slot)].pid = static_cast<uint32_t>(pid);
+  book(slot).pid = static_cast<uint32_t>(pid);
   record(slot).pid.store(static_cast<uint32_t>(pid), std::memory_order_relaxed);
 }
 
 void ShmSegment::release_slot(int slot) {
   if (slot < 0 || slot >= slot_count()) bad_slot("release_slot", slot, slot_count());
-  SlotBook& book = books_[static_cast<std::size_t>(slot)];
-  book.assigned = false;
-  book.pid = 0;
-  book.drain_requested = false;
+  SlotBook& b = book(slot);
+  b.assigned = false;
+  b.pid = 0;
+  b.drain_requested = false;
   record(slot).pid.store(0, std::memory_order_relaxed);
   record(slot).drain_requested.store(0, std::memory_order_relaxed);
 }
 
 void ShmSegment::request_drain(int slot, bool requested) {
   if (slot < 0 || slot >= slot_count()) bad_slot("request_drain", slot, slot_count());
-  books_[static_cast<std::size_t>(slot)].drain_requested = requested;
+  book(slot).drain_requested = requested;
   record(slot).drain_requested.store(requested ? 1 : 0, std::memory_order_release);
 }
 
@@ -228,31 +237,31 @@ void ShmSegment::heartbeat(uint64_t now_ns) {
 bool ShmSegment::size_intact() {
   bip::offset_t size = 0;
   return shm_.get_size(size) && size >= 0 &&
-         static_cast<std::size_t>(size) == segment_size(static_cast<uint32_t>(books_.size()));
+         static_cast<std::size_t>(size) == segment_size(capacity_);
 }
 
 SlotSnapshot ShmSegment::read_slot(int slot, uint64_t now_ns) {
   if (slot < 0 || slot >= slot_count()) bad_slot("read_slot", slot, slot_count());
-  SlotBook& book = books_[static_cast<std::size_t>(slot)];
-  if (!book.assigned) return SlotSnapshot{};
+  SlotBook& b = book(slot);
+  if (!b.assigned) return SlotSnapshot{};
   // A segment a worker truncated would fault (SIGBUS) when read: look at its
   // size first, and leave the bytes alone until check_and_repair_header()
   // has restored it.
   if (!size_intact()) {
     SlotSnapshot s;
     s.status = SlotStatus::kCorrupt;
-    s.generation = book.generation;
+    s.generation = b.generation;
     s.problem = "size: the segment was resized";
     return s;
   }
-  SlotSnapshot s = validate_slot(load_slot(record(slot)), book, now_ns);
-  if (s.status == SlotStatus::kOk) book.requests_seen = s.requests_total;
+  SlotSnapshot s = validate_slot(load_slot(record(slot)), b, now_ns);
+  if (s.status == SlotStatus::kOk) b.requests_seen = s.requests_total;
   return s;
 }
 
 std::optional<std::string> ShmSegment::check_and_repair_header() {
   std::optional<std::string> problem;
-  const std::size_t want = segment_size(static_cast<uint32_t>(books_.size()));
+  const std::size_t want = segment_size(capacity_);
   if (!size_intact()) {
     bip::offset_t size = 0;
     (void)shm_.get_size(size);
@@ -268,7 +277,7 @@ std::optional<std::string> ShmSegment::check_and_repair_header() {
   }
   if (!problem) {
     RawHeader h = load_header(header());
-    const uint32_t slots = static_cast<uint32_t>(books_.size());
+    const uint32_t slots = capacity_;
     const uint32_t pid = static_cast<uint32_t>(::getpid());
     auto differs = [&](const char* field, uint64_t seen, uint64_t want_value) {
       if (!problem && seen != want_value) {

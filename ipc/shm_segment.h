@@ -56,7 +56,7 @@ class ShmSegment {
 
   // The value of CORRAL_SHM for workers ("/corral-web-1234").
   const std::string& name() const { return name_; }
-  int slot_count() const { return static_cast<int>(books_.size()); }
+  int slot_count() const { return static_cast<int>(capacity_); }
 
   // Prepares `slot` for a new worker; call BEFORE forking it (the worker
   // reads the generation when it attaches), and only once the slot's
@@ -93,6 +93,7 @@ class ShmSegment {
 
  private:
   ShmSegment() = default;
+  SlotBook& book(int slot);
   SlotRecord& record(int slot);
   SegmentHeader& header();
   bool size_intact();
@@ -102,7 +103,8 @@ class ShmSegment {
   std::string name_;
   boost::interprocess::shared_memory_object shm_;  // kept open: fstat, ftruncate, fchown
   boost::interprocess::mapped_region region_;
-  std::vector<SlotBook> books_;  // the truth about each slot, in our own memory
+  uint32_t capacity_ = 0;
+  std::vector<SlotBook> books_;  // the truth about each slot used so far, in our own memory
   uint64_t last_heartbeat_ns_ = 0;
 };
 
