@@ -17,8 +17,10 @@ namespace corral::config {
 
 using Duration = std::chrono::milliseconds;
 
-// The most workers one service may have (count, --workers, scaling).
-inline constexpr int kMaxWorkers = 4096;
+// The most workers one service may have (count, --workers, scaling). Half
+// the shared memory's slots: during a reload or a scale-down, replacements
+// and draining workers need slots of their own beside the desired ones.
+inline constexpr int kMaxWorkers = 2048;
 
 enum class RestartPolicy { kAlways, kOnFailure, kNever };
 enum class SocketMode { kShared, kReuseport };
@@ -65,6 +67,12 @@ struct RestartConfig {
   bool operator==(const RestartConfig&) const = default;
 };
 
+struct ReloadConfig {
+  int batch = 1;  // workers replaced at once by a rolling reload
+
+  bool operator==(const ReloadConfig&) const = default;
+};
+
 struct AdminConfig {
   std::string socket;  // empty: <runtime dir>/NAME.sock (docs/admin-protocol.md)
 
@@ -77,6 +85,7 @@ struct Config {
   WorkerConfig worker;
   RestartConfig restart;
   std::vector<SocketConfig> sockets;
+  ReloadConfig reload;
   AdminConfig admin;
 
   bool operator==(const Config&) const = default;

@@ -31,7 +31,8 @@ constexpr int kMaxBacklog = 65535;
 constexpr int kMaxRestartsLimit = 10'000;
 
 // The schema. Unsupported keys are those DESIGN.md lists for later versions.
-constexpr std::array kRootKeys = {"name"sv, "worker"sv, "restart"sv, "socket"sv, "admin"sv};
+constexpr std::array kRootKeys = {"name"sv,   "worker"sv, "restart"sv,
+                                  "socket"sv, "reload"sv, "admin"sv};
 constexpr std::array kRootUnsupported = {"autoscale"sv, "metrics"sv};
 constexpr std::array kWorkerKeys = {"command"sv, "count"sv,         "cwd"sv,
                                     "env"sv,     "stop_signal"sv,   "drain_timeout"sv,
@@ -42,6 +43,7 @@ constexpr std::array kRestartKeys = {"policy"sv,     "backoff_initial"sv, "backo
                                      "min_uptime"sv, "max_restarts"sv,    "window"sv};
 constexpr std::array kSocketKeys = {"name"sv, "listen"sv, "mode"sv, "backlog"sv};
 constexpr std::array kAdminKeys = {"socket"sv};
+constexpr std::array kReloadKeys = {"batch"sv};
 constexpr std::array<std::string_view, 0> kNone = {};
 
 constexpr Section kRoot = {"", kRootKeys, kRootUnsupported};
@@ -49,9 +51,10 @@ constexpr Section kWorker = {"[worker]", kWorkerKeys, kWorkerUnsupported};
 constexpr Section kRestart = {"[restart]", kRestartKeys, kNone};
 constexpr Section kSocket = {"[[socket]]", kSocketKeys, kNone};
 constexpr Section kAdmin = {"[admin]", kAdminKeys, kNone};
+constexpr Section kReload = {"[reload]", kReloadKeys, kNone};
 
-constexpr std::array<const Section*, 5> kAllSections = {&kRoot, &kWorker, &kRestart, &kSocket,
-                                                        &kAdmin};
+constexpr std::array<const Section*, 6> kAllSections = {&kRoot,   &kWorker, &kRestart,
+                                                        &kSocket, &kAdmin,  &kReload};
 
 void read_command(TableReader& r, WorkerConfig& w) {
   const toml::node* node = r.table().get("command");
@@ -347,6 +350,10 @@ void read_root(Diagnostics& diag, const toml::table& root, Config& c) {
   };
   section("worker", kWorker, [&](TableReader& sr) { read_worker(sr, c.worker); });
   section("restart", kRestart, [&](TableReader& sr) { read_restart(sr, c.restart); });
+  section("reload", kReload, [&](TableReader& sr) {
+    sr.check_keys(kAllSections);
+    if (auto n = sr.read_int("batch", 1, kMaxWorkers)) c.reload.batch = *n;
+  });
   section("admin", kAdmin, [&](TableReader& sr) {
     sr.check_keys(kAllSections);
     if (auto path = sr.read_string("socket")) c.admin.socket = *path;

@@ -118,6 +118,7 @@ std::string to_toml(const Config& config) {
     out += '\n';
     write_socket(s, out);
   }
+  out += fmt::format("\n[reload]\nbatch = {}\n", config.reload.batch);
   out += "\n[admin]\n";
   out += config.admin.socket.empty()
              ? "# socket unset: $XDG_RUNTIME_DIR/corral/NAME.sock, /run/corral/NAME.sock as root,\n"

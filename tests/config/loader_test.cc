@@ -117,7 +117,7 @@ listen = "unix:/run/web-admin.sock"
 TEST(LoadToml, CountAuto) {
   EXPECT_EQ(load("[worker]\ncount = \"auto\"\n").worker.count, std::nullopt);
   EXPECT_EQ(load("[worker]\ncount = 1\n").worker.count, 1);
-  EXPECT_EQ(load("[worker]\ncount = 4096\n").worker.count, 4096);
+  EXPECT_EQ(load("[worker]\ncount = 2048\n").worker.count, 2048);
 }
 
 TEST(LoadToml, StopSignalForms) {
@@ -181,7 +181,7 @@ TEST(LoadTomlErrors, UnknownTopLevelNames) {
             "web.toml:1:2: unknown table [restrat]; did you mean [restart]?");
   EXPECT_EQ(load_error("[logging]\n"),
             "web.toml:1:2: unknown table [logging]; the file may contain 'name', [worker], "
-            "[restart], [[socket]], [admin]");
+            "[restart], [[socket]], [reload], [admin]");
 }
 
 TEST(LoadTomlErrors, KeyInTheWrongTableSaysWhereItBelongs) {
@@ -332,13 +332,20 @@ TEST(LoadTomlErrors, BadValuesInsideStrings) {
 
 // --- Ranges ----------------------------------------------------------------
 
+TEST(LoadToml, ReloadBatch) {
+  EXPECT_EQ(load("").reload.batch, 1);
+  EXPECT_EQ(load("[reload]\nbatch = 4\n").reload.batch, 4);
+  EXPECT_EQ(load_error("[reload]\nbatch = 0\n"),
+            "web.toml:2:9: [reload] batch must be from 1 to 2048, not 0");
+}
+
 TEST(LoadTomlErrors, Ranges) {
   EXPECT_EQ(load_error("[worker]\ncount = 0\n"),
-            "web.toml:2:9: [worker] count must be from 1 to 4096, not 0");
-  EXPECT_EQ(load_error("[worker]\ncount = 4097\n"),
-            "web.toml:2:9: [worker] count must be from 1 to 4096, not 4097");
+            "web.toml:2:9: [worker] count must be from 1 to 2048, not 0");
+  EXPECT_EQ(load_error("[worker]\ncount = 2049\n"),
+            "web.toml:2:9: [worker] count must be from 1 to 2048, not 2049");
   EXPECT_EQ(load_error("[worker]\ncount = -9223372036854775808\n"),
-            "web.toml:2:9: [worker] count must be from 1 to 4096, not -9223372036854775808");
+            "web.toml:2:9: [worker] count must be from 1 to 2048, not -9223372036854775808");
   EXPECT_EQ(load_error("[[socket]]\nlisten = \":1\"\nbacklog = 0\n"),
             "web.toml:3:11: [[socket]] backlog must be from 1 to 65535, not 0");
   EXPECT_EQ(load_error("[[socket]]\nlisten = \":1\"\nbacklog = 65536\n"),
@@ -405,7 +412,7 @@ TEST(LoadTomlErrors, AllProblemsInFileOrder) {
   EXPECT_EQ(
       load_error("[worker]\ncount = 0\ncwd = 1\n\n[restart]\npolicy = \"x\"\n"
                  "[[socket]]\nlisten = \"nope\"\n"),
-      "web.toml:2:9: [worker] count must be from 1 to 4096, not 0\n"
+      "web.toml:2:9: [worker] count must be from 1 to 2048, not 0\n"
       "web.toml:3:7: [worker] cwd must be a string, not an integer 1\n"
       "web.toml:6:10: [restart] policy must be \"always\", \"on-failure\" or \"never\", not a "
       "string \"x\"\n"

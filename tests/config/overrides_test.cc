@@ -57,13 +57,13 @@ TEST(ApplyOverrides, Workers) {
   Config base = with_command();
   base.worker.count = 4;
   EXPECT_EQ(apply(base, flags).worker.count, std::nullopt);
-  flags.workers = "4096";
-  EXPECT_EQ(apply(base, flags).worker.count, 4096);
-  for (const char* bad : {"0", "4097", "-1", "", "two", "1.5", "99999"}) {
+  flags.workers = "2048";
+  EXPECT_EQ(apply(base, flags).worker.count, 2048);
+  for (const char* bad : {"0", "2049", "-1", "", "two", "1.5", "99999"}) {
     flags.workers = bad;
     EXPECT_EQ(
         apply_error(base, flags),
-        std::string("--workers must be a number from 1 to 4096 or \"auto\", not '") + bad + "'");
+        std::string("--workers must be a number from 1 to 2048 or \"auto\", not '") + bad + "'");
   }
 }
 

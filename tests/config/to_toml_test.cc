@@ -44,6 +44,9 @@ TEST(ToToml, DefaultsAreWrittenOut) {
             "max_restarts = 10\n"
             "window = \"1m\"\n"
             "\n"
+            "[reload]\n"
+            "batch = 1\n"
+            "\n"
             "[admin]\n"
             "# socket unset: $XDG_RUNTIME_DIR/corral/NAME.sock, /run/corral/NAME.sock as root,\n"
             "# /tmp/corral-UID/NAME.sock otherwise\n");
@@ -79,6 +82,7 @@ TEST(ToToml, EverythingSetRoundTrips) {
   c.restart.min_uptime = 0ms;
   c.restart.max_restarts = 0;
   c.restart.window = 0ms;
+  c.reload.batch = 3;
   SocketConfig http;
   http.listen = *parse_address("[::1]:8080");
   http.mode = SocketMode::kReuseport;
