@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +14,7 @@
 
 #include "base/unique_fd.h"
 #include "cli/exit_codes.h"
+#include "config/duration.h"
 #include "ipc/admin_protocol.h"
 #include "supervisor/supervisor.h"
 
@@ -49,16 +51,23 @@ Result<Reply> admin_request(const std::string& path, const nlohmann::json& reque
   }
   *exit_code_on_error = kExitFailure;
   std::string reply;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Capped so that the deadline cannot overflow the clock: a year is forever.
+  const auto wait = std::min<std::chrono::milliseconds>(timeout, std::chrono::hours(24 * 365));
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   while (reply.find('\n') == std::string::npos) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     pollfd p{fd.get(), POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-      return Error{fmt::format("no reply from {} within {}ms", path, timeout.count())};
+    const int poll_ms = static_cast<int>(std::min<long long>(left.count(), 1 << 30));
+    const int ready = left.count() > 0 ? ::poll(&p, 1, poll_ms) : 0;
+    if (ready < 0 && errno == EINTR) continue;  // a signal (SIGWINCH under corral top)
+    if (ready <= 0) {
+      return Error{fmt::format("no reply from {} within {}", path,
+                                 config::format_duration(timeout))};
     }
     char buffer[16 * 1024];
     const ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return Error{fmt::format("{} closed the connection without a reply", path)};
     reply.append(buffer, static_cast<size_t>(n));
     if (reply.size() > 64 * 1024 * 1024) return Error{"reply too large"};
@@ -69,6 +78,41 @@ Result<Reply> admin_request(const std::string& path, const nlohmann::json& reque
     return Error{fmt::format("malformed reply from {}", path)};
   }
   return Reply{std::move(body)};
+}
+
+std::optional<nlohmann::json> admin_command(const std::string& path, std::string_view verb,
+                                            const nlohmann::json& request,
+                                            std::chrono::milliseconds timeout, bool json,
+                                            int* exit_code) {
+  auto reply = admin_request(path, request, timeout, exit_code);
+  if (!reply) {
+    fmt::print(stderr, "corral: {}: {}\n", verb, reply.error().message);
+    return std::nullopt;
+  }
+  if (json) fmt::print("{}\n", reply->body.dump());
+  const auto ok = reply->body.find("ok");
+  if (ok == reply->body.end() || *ok != true) {
+    const auto error = reply->body.find("error");
+    fmt::print(stderr, "corral: {}: {}\n", verb,
+               error != reply->body.end() && error->is_string() ? error->get<std::string>()
+                                                                : "refused, without a reason");
+    *exit_code = kExitFailure;
+    return std::nullopt;
+  }
+  *exit_code = kExitOk;
+  return std::move(reply->body);
+}
+
+std::string service_name(const nlohmann::json& reply, const std::string& name_flag) {
+  const auto name = reply.find("name");
+  return name != reply.end() && name->is_string() ? name->get<std::string>() : name_flag;
+}
+
+Result<std::chrono::milliseconds> parse_positive_duration(std::string_view text) {
+  auto parsed = config::parse_duration(text);
+  if (!parsed) return parsed;
+  if (parsed->count() <= 0) return Error{fmt::format("duration '{}' must be more than zero", text)};
+  return parsed;
 }
 
 }  // namespace corral::cli

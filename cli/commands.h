@@ -27,4 +27,14 @@ int status_command(const ClientOptions& options, bool json);
 int stop_command(const ClientOptions& options);
 int check_command(const std::string& file);
 
+// `corral scale N|+K|-K|auto`; `target` as typed, validated here.
+int scale_command(const ClientOptions& options, const std::string& target, bool json);
+// `corral reload` and `corral restart ID`: wait for the rolling replacement
+// to finish, up to `timeout` (a duration, "10m" when empty).
+int reload_command(const ClientOptions& options, const std::string& timeout, bool json);
+int restart_command(const ClientOptions& options, const std::string& id,
+                    const std::string& timeout, bool json);
+// `corral top`: a live view until q, Ctrl-C or the supervisor goes away.
+int top_command(const ClientOptions& options, const std::string& interval);
+
 }  // namespace corral::cli

@@ -2,6 +2,8 @@
 // the command line onto the sub-commands in cli/commands.h.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -47,6 +49,36 @@ int main(int argc, char** argv) {
   CLI::App* stop_cmd = app.add_subcommand("stop", "stop the service gracefully");
   add_client_options(stop_cmd);
 
+  bool json = false;
+  std::string scale_target;
+  CLI::App* scale_cmd =
+      app.add_subcommand("scale", "set the number of workers: N, +K, -K, or auto to unpin it");
+  add_client_options(scale_cmd);
+  // Not required here: `corral scale -- -2` brings it after the `--`.
+  scale_cmd->add_option("count", scale_target, "N (at least 1), +K, -K, or auto");
+  scale_cmd->add_flag("--json", json, "print the supervisor's JSON reply");
+  scale_cmd->footer("The count stays pinned until `corral scale auto`. Example: corral scale -1");
+
+  std::string timeout;
+  CLI::App* reload_cmd =
+      app.add_subcommand("reload", "replace every worker, one batch at a time, without downtime");
+  add_client_options(reload_cmd);
+  reload_cmd->add_option("--timeout", timeout, "how long to wait for the outcome (default 10m)");
+  reload_cmd->add_flag("--json", json, "print the supervisor's JSON reply");
+
+  std::string restart_id;
+  CLI::App* restart_cmd = app.add_subcommand("restart", "replace one worker the same way");
+  add_client_options(restart_cmd);
+  restart_cmd->add_option("id", restart_id, "worker id (the ID column of corral status)")
+      ->required();
+  restart_cmd->add_option("--timeout", timeout, "how long to wait for the outcome (default 10m)");
+  restart_cmd->add_flag("--json", json, "print the supervisor's JSON reply");
+
+  std::string interval = "1s";
+  CLI::App* top_cmd = app.add_subcommand("top", "a live view of the workers (q to quit)");
+  add_client_options(top_cmd);
+  top_cmd->add_option("--interval", interval, "time between refreshes (default 1s)");
+
   // Everything after the first `--` is the worker's command, taken verbatim
   // (CLI11 would still try to match options like `--fd` in it).
   int own_argc = argc;
@@ -59,9 +91,12 @@ int main(int argc, char** argv) {
   }
   // CLI11 only says "a subcommand is required" for a verb it does not know.
   const std::string_view verb = own_argc > 1 ? argv[1] : "";
-  if (!verb.empty() && verb[0] != '-' && verb != "run" && verb != "check" && verb != "status" &&
-      verb != "stop") {
-    fmt::print(stderr, "corral: unknown command '{}' (run, check, status, stop); see corral --help\n",
+  constexpr std::string_view kVerbs[] = {"run",   "check",  "status",  "stop",
+                                         "scale", "reload", "restart", "top"};
+  if (!verb.empty() && verb[0] != '-' && std::find(std::begin(kVerbs), std::end(kVerbs), verb) == std::end(kVerbs)) {
+    fmt::print(stderr,
+               "corral: unknown command '{}' (run, check, status, stop, scale, reload, restart, "
+               "top); see corral --help\n",
                argv[1]);
     return kExitUsage;
   }
@@ -75,5 +110,16 @@ int main(int argc, char** argv) {
   if (check_cmd->parsed()) return check_command(check_file);
   if (status_cmd->parsed()) return status_command(client, status_json);
   if (stop_cmd->parsed()) return stop_command(client);
+  if (scale_cmd->parsed()) {
+    if (scale_target.empty() && run.command.size() == 1) scale_target = run.command[0];
+    if (scale_target.empty()) {
+      fmt::print(stderr, "corral: scale: give N (at least 1), +K, -K or auto; see corral scale --help\n");
+      return kExitUsage;
+    }
+    return scale_command(client, scale_target, json);
+  }
+  if (reload_cmd->parsed()) return reload_command(client, timeout, json);
+  if (restart_cmd->parsed()) return restart_command(client, restart_id, timeout, json);
+  if (top_cmd->parsed()) return top_command(client, interval);
   return kExitUsage;
 }
