@@ -8,8 +8,9 @@ packages=(
   libuv1-dev libboost-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   prometheus-cpp-dev nlohmann-json3-dev libcli11-dev libsystemd-dev
   libgtest-dev libgmock-dev
-  # the test suite: the sanitizer runtime, real third-party servers, curl
-  clang libclang-rt-14-dev gunicorn python3 curl procps util-linux systemd
+  # the test suite: the sanitizer runtime, real third-party servers, curl,
+  # a terminal for corral top
+  clang libclang-rt-14-dev gunicorn python3 curl procps util-linux systemd tmux
 )
 # Node.js serves one of the example servers; keep a newer one if present.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
