@@ -1,5 +1,3 @@
-#include <sched.h>
-
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -14,16 +12,24 @@
 namespace corral::cli {
 namespace {
 
-// CPUs this process may run on (respects taskset and cpusets), not merely
-// the machine's count.
-int usable_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof set, &set) == 0) {
-    int n = CPU_COUNT(&set);
-    if (n > 0) return n;
+// The file (if any) with the command-line flags on top, validated: at
+// startup, and again for each reload.
+Result<config::Config> effective_config(const RunOptions& options) {
+  config::Config base;
+  if (options.config_file) {
+    auto loaded = config::load_file(*options.config_file);
+    if (!loaded) return loaded.error();
+    base = std::move(*loaded);
   }
-  return 1;
+  config::Overrides flags;
+  flags.workers = options.workers;
+  flags.listen = options.listen;
+  flags.name = options.name;
+  flags.command = options.command;
+  auto config = config::apply_overrides(std::move(base), flags);
+  if (!config) return config.error();
+  if (auto ok = config::check_command(*config); !ok) return ok.error();
+  return config;
 }
 
 }  // namespace
@@ -34,38 +40,20 @@ int run_command(const RunOptions& options) {
     fmt::print(stderr, "corral: {}\n", log.error().message);
     return kExitUsage;
   }
-
-  config::Config base;
-  if (options.config_file) {
-    auto loaded = config::load_file(*options.config_file);
-    if (!loaded) {
-      fmt::print(stderr, "corral: {}\n", loaded.error().message);
-      return kExitConfig;
-    }
-    base = std::move(*loaded);
-  }
-  config::Overrides flags;
-  flags.workers = options.workers;
-  flags.listen = options.listen;
-  flags.name = options.name;
-  flags.command = options.command;
-  auto config = config::apply_overrides(std::move(base), flags);
+  auto config = effective_config(options);
   if (!config) {
     fmt::print(stderr, "corral: {}\n", config.error().message);
     return kExitConfig;
   }
-  if (auto ok = config::check_command(*config); !ok) {
-    fmt::print(stderr, "corral: {}\n", ok.error().message);
-    return kExitConfig;
-  }
 
-  const int workers = config->worker.count.value_or(usable_cpus());
+  const int workers = supervisor::configured_worker_count(*config);
   auto sockets = supervisor::ListenSockets::bind_all(config->sockets, workers);
   if (!sockets) {
     (*log)->error("{}", sockets.error().message);
     return kExitFailure;
   }
   supervisor::Supervisor supervisor(std::move(*config), std::move(*sockets), workers, *log);
+  supervisor.set_config_source([options] { return effective_config(options); });
   return supervisor.run();
 }
 

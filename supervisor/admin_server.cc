@@ -113,16 +113,20 @@ void AdminServer::on_connection() {
         client->server->close_client(*client);
       },
       static_cast<uint64_t>(kIdleTimeout.count()), 0);
+  start_reading(c);
+}
+
+void AdminServer::start_reading(Client& client) {
   uv_read_start(
-      stream,
+      reinterpret_cast<uv_stream_t*>(client.pipe.get()),
       [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-        auto* client = static_cast<Client*>(h->data);
-        buf->base = client->read_buffer;
-        buf->len = sizeof client->read_buffer;
+        auto* c = static_cast<Client*>(h->data);
+        buf->base = c->read_buffer;
+        buf->len = sizeof c->read_buffer;
       },
       [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-        auto* client = static_cast<Client*>(s->data);
-        client->server->on_read(*client, nread, buf);
+        auto* c = static_cast<Client*>(s->data);
+        c->server->on_read(*c, nread, buf);
       });
 }
 
@@ -134,8 +138,12 @@ void AdminServer::on_read(Client& client, ssize_t nread, const uv_buf_t* buf) {
   }
   uv_timer_again(client.idle.get());
   client.buffer.append(buf->base, static_cast<size_t>(nread));
+  process_lines(client);
+}
+
+void AdminServer::process_lines(Client& client) {
   size_t start = 0;
-  for (;;) {
+  while (!client.awaiting) {
     const size_t end = client.buffer.find('\n', start);
     if (end == std::string::npos) break;
     handle_line(client, std::string_view(client.buffer).substr(start, end - start));
@@ -143,6 +151,14 @@ void AdminServer::on_read(Client& client, ssize_t nread, const uv_buf_t* buf) {
     start = end + 1;
   }
   client.buffer.erase(0, start);
+  if (client.awaiting) {
+    // Stop reading until the answer: a client cannot pile up requests
+    // behind a slow one.
+    client.paused = true;
+    uv_timer_stop(client.idle.get());
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(client.pipe.get()));
+    return;
+  }
   if (client.buffer.size() > ipc::admin::kMaxRequestBytes) {
     send_final(client, ipc::admin::error_reply(fmt::format("request larger than {} bytes",
                                                            ipc::admin::kMaxRequestBytes)));
@@ -151,7 +167,36 @@ void AdminServer::on_read(Client& client, ssize_t nread, const uv_buf_t* buf) {
 
 void AdminServer::handle_line(Client& client, std::string_view line) {
   auto request = ipc::admin::parse_request(line);
-  send(client, request ? handler_(*request) : ipc::admin::error_reply(request.error().message));
+  if (!request) {
+    send(client, ipc::admin::error_reply(request.error().message));
+    return;
+  }
+  client.awaiting = true;
+  std::weak_ptr<int> alive = alive_;
+  handler_(*request, [this, alive, id = client.id](std::string reply) {
+    if (!alive.expired()) respond(id, std::move(reply));
+  });
+}
+
+void AdminServer::respond(uint64_t client_id, std::string line) {
+  auto it = clients_.find(client_id);
+  if (it == clients_.end() || it->second->closing) return;  // it hung up meanwhile
+  Client& client = *it->second;
+  const bool resume = client.paused;
+  client.awaiting = false;
+  client.paused = false;
+  send(client, std::move(line));
+  if (!resume || client.closing) return;
+  // Answered later: take up the connection where it stopped.
+  uv_timer_start(
+      client.idle.get(),
+      [](uv_timer_t* t) {
+        auto* c = static_cast<Client*>(t->data);
+        c->server->close_client(*c);
+      },
+      static_cast<uint64_t>(kIdleTimeout.count()), 0);
+  start_reading(client);
+  process_lines(client);
 }
 
 void AdminServer::send(Client& client, std::string line) {

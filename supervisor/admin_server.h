@@ -10,7 +10,6 @@
 
 #include <chrono>
 #include <functional>
-#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,8 +22,11 @@ namespace corral::supervisor {
 
 class AdminServer {
  public:
-  // Returns the reply line (without '\n') for a parsed request.
-  using Handler = std::function<std::string(const ipc::admin::Request&)>;
+  // Sends the reply line (without '\n') to the client that asked, if it is
+  // still connected. May be called at once or later (a reload answers when
+  // it is over); exactly once per request. Safe after the server is gone.
+  using Respond = std::function<void(std::string)>;
+  using Handler = std::function<void(const ipc::admin::Request&, Respond)>;
 
   // Binds `path` (replacing a stale socket file; refusing one a live
   // process listens on) and starts accepting.
@@ -52,11 +54,18 @@ class AdminServer {
     UvHandle<uv_timer_t> idle;
     std::string buffer;
     bool closing = false;
+    // A request is being answered later: further lines wait (replies come
+    // in order) and the idle timeout is off (the client is waiting on us).
+    bool awaiting = false;
+    bool paused = false;  // reading stopped while awaiting
   };
 
   void on_connection();
+  void start_reading(Client& client);
   void on_read(Client& client, ssize_t nread, const uv_buf_t* buf);
+  void process_lines(Client& client);
   void handle_line(Client& client, std::string_view line);
+  void respond(uint64_t client_id, std::string line);
   void send(Client& client, std::string line);
   void send_final(Client& client, std::string line);  // then close
   void close_client(Client& client);
@@ -73,6 +82,9 @@ class AdminServer {
   std::map<uint64_t, std::unique_ptr<Client>> clients_;
   uint64_t next_id_ = 1;
   bool bound_ = false;
+  // Responders hold a weak reference: a late reply after the server is
+  // gone is dropped.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 }  // namespace corral::supervisor

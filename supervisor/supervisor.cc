@@ -14,6 +14,7 @@
 #include "config/duration.h"
 #include "config/signals.h"
 #include "supervisor/process_tree.h"
+#include <sched.h>
 #include "supervisor/runtime_dir.h"
 #include "supervisor/worker_command.h"
 
@@ -41,6 +42,17 @@ std::string format_uptime(Clock::duration d) {
 
 }  // namespace
 
+int configured_worker_count(const config::Config& config) {
+  if (config.worker.count) return *config.worker.count;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return std::min(n, config::kMaxWorkers);
+  }
+  return 1;
+}
+
 Supervisor::Supervisor(config::Config config, ListenSockets sockets, int worker_count,
                        std::shared_ptr<spdlog::logger> log)
     : config_(std::move(config)),
@@ -50,14 +62,8 @@ Supervisor::Supervisor(config::Config config, ListenSockets sockets, int worker_
   uv_loop_init(&loop_);
   loop_.data = this;  // lets timer callbacks reach their supervisor
   for (char** e = environ; *e != nullptr; ++e) inherited_env_.emplace_back(*e);
-  for (int id = 0; id < worker_count; ++id) {
-    auto slot = std::make_unique<Slot>(id, config_.restart);
-    uv_timer_init(&loop_, slot->timer.get());
-    slot->timer.get()->data = slot.get();
-    uv_timer_init(&loop_, slot->kill_timer.get());
-    slot->kill_timer.get()->data = slot.get();
-    slots_.push_back(std::move(slot));
-  }
+  for (int id = 0; id < worker_count; ++id) add_slot(id);
+  pinned_ = worker_count != configured_worker_count(config_);
   uv_timer_init(&loop_, drain_timer_.get());
   drain_timer_.get()->data = this;
   uv_timer_init(&loop_, health_timer_.get());
@@ -67,7 +73,9 @@ Supervisor::Supervisor(config::Config config, ListenSockets sockets, int worker_
 Supervisor::~Supervisor() {
   // Handles close through their owners; the loop must run once more so that
   // libuv can finish closing them before the loop itself goes.
+  reload_.reset();
   slots_.clear();
+  retiring_.clear();
   signals_.clear();
   notify_.reset();
   admin_.reset();
@@ -76,6 +84,19 @@ Supervisor::~Supervisor() {
   health_timer_.close();
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
+}
+
+Supervisor::Slot& Supervisor::add_slot(int id) {
+  auto slot = std::make_unique<Slot>(id, config_.restart);
+  uv_timer_init(&loop_, slot->timer.get());
+  slot->timer.get()->data = slot.get();
+  slots_.push_back(std::move(slot));
+  return *slots_.back();
+}
+
+Supervisor::Slot* Supervisor::find_slot(int id) {
+  if (id < 0 || static_cast<size_t>(id) >= slots_.size()) return nullptr;
+  return slots_[static_cast<size_t>(id)].get();
 }
 
 int Supervisor::run() {
@@ -104,30 +125,30 @@ int Supervisor::run() {
     return 1;
   }
   start_shared_memory();
-  // The tick also beats corral's own heartbeat in the segment, which workers
-  // use to tell whether their supervisor is alive.
-  auto interval = health_check_interval(config_.worker);
-  if (shm_) {
-    interval = std::min(interval, std::chrono::milliseconds(ipc::kSupervisorHeartbeatPeriodNs / 1'000'000 / 2));
-  }
-  if (shm_ || config_.worker.heartbeat_timeout.count() > 0 ||
-      config_.worker.ready != config::ReadyMode::kStarted) {
-    uv_timer_start(
-        health_timer_.get(),
-        [](uv_timer_t* t) { static_cast<Supervisor*>(t->data)->check_health(); },
-        static_cast<uint64_t>(interval.count()), static_cast<uint64_t>(interval.count()));
-  }
+  start_health_timer();
 
   log_->info("corral '{}' starting {} worker{} on {}: {}", config_.name, slots_.size(),
              slots_.size() == 1 ? "" : "s", sockets_.describe(),
              fmt::join(config_.worker.command, " "));
-  for (auto& slot : slots_) {
-    slot->state = WorkerState::kStarting;
-    spawn(*slot);
+  for (size_t i = 0; i < slots_.size() && !quitting_; ++i) {
+    slots_[i]->state = WorkerState::kStarting;
+    spawn(*slots_[i]);
   }
   check_finished();
   if (!quitting_) uv_run(&loop_, UV_RUN_DEFAULT);
   return exit_code_;
+}
+
+void Supervisor::start_health_timer() {
+  // The tick also beats corral's own heartbeat in the segment, which workers
+  // use to tell whether their supervisor is alive; so it always runs.
+  const auto interval = std::min(
+      health_check_interval(config_.worker),
+      std::chrono::milliseconds(ipc::kSupervisorHeartbeatPeriodNs / 1'000'000 / 2));
+  uv_timer_start(
+      health_timer_.get(),
+      [](uv_timer_t* t) { static_cast<Supervisor*>(t->data)->check_health(); },
+      static_cast<uint64_t>(interval.count()), static_cast<uint64_t>(interval.count()));
 }
 
 void Supervisor::install_signal(int signum) {
@@ -165,10 +186,41 @@ void Supervisor::on_signal(int signum) {
       log_->warn("SIGQUIT: stopping at once");
       stop_service(false, stopping_ ? exit_code_ : 0);
       return;
+    case SIGHUP:
+      if (stopping_) return;
+      log_->info("SIGHUP: reloading");
+      {
+        std::vector<int> ids;
+        for (auto& slot : slots_) ids.push_back(slot->id);
+        start_reload("reload", std::move(ids), nullptr, true);
+      }
+      return;
+    case SIGTTIN:
+    case SIGTTOU: {
+      if (stopping_) return;
+      const int delta = signum == SIGTTIN ? 1 : -1;
+      if (auto r = scale({ScaleRequest::Kind::kBy, delta}, config::signal_name(signum)); !r) {
+        log_->warn("{}: {}", config::signal_name(signum), r.error().message);
+      }
+      return;
+    }
     default:
-      log_->warn("signal {} ({}) is not supported by this version; ignored", signum,
-                 config::signal_name(signum));
+      log_->warn("signal {} ({}) ignored", signum, config::signal_name(signum));
   }
+}
+
+Supervisor::Found Supervisor::find_process(pid_t pid) {
+  if (pid <= 0) return {};
+  for (auto& slot : slots_) {
+    if (slot->proc && slot->proc->pid == pid) return {slot.get(), slot->proc.get(), Found::Role::kCurrent};
+    if (slot->previous && slot->previous->pid == pid) {
+      return {slot.get(), slot->previous.get(), Found::Role::kPrevious};
+    }
+  }
+  for (auto& proc : retiring_) {
+    if (proc->pid == pid) return {find_slot(proc->id), proc.get(), Found::Role::kRetiring};
+  }
+  return {};
 }
 
 void Supervisor::reap_children() {
@@ -186,42 +238,60 @@ void Supervisor::reap_children() {
       guardian_.reset();
       continue;
     }
-    for (auto& slot : slots_) {
-      if (slot->pid != pid || !has_process(slot->state)) continue;
-      if (WIFSTOPPED(status)) {
-        slot->stopped_since = Clock::now();
-        log_->warn("worker {} (pid {}) stopped by signal {} ({})", slot->id, pid, WSTOPSIG(status),
-                   config::signal_name(WSTOPSIG(status)));
-      } else if (WIFCONTINUED(status)) {
-        slot->stopped_since.reset();
-        log_->info("worker {} (pid {}) continued", slot->id, pid);
-      } else {
-        on_child_exited(*slot, status);
-      }
-      break;
+    const Found found = find_process(pid);
+    if (found.proc == nullptr) continue;
+    Process& proc = *found.proc;
+    if (WIFSTOPPED(status)) {
+      proc.stopped_since = Clock::now();
+      log_->warn("worker {} (pid {}) stopped by signal {} ({})", proc.id, pid, WSTOPSIG(status),
+                 config::signal_name(WSTOPSIG(status)));
+    } else if (WIFCONTINUED(status)) {
+      proc.stopped_since.reset();
+      log_->info("worker {} (pid {}) continued", proc.id, pid);
+    } else if (found.role == Found::Role::kCurrent) {
+      on_child_exited(*found.slot, status);
+    } else if (found.role == Found::Role::kPrevious) {
+      on_previous_exited(*found.slot, status);
+    } else {
+      on_retiree_exited(proc, status);
     }
   }
   check_finished();
 }
 
+std::string Supervisor::finish_process(Process& proc, int wait_status) {
+  // What the worker wrote before it died belongs before the news of its death.
+  if (proc.out) proc.out->drain_and_close();
+  if (proc.err) proc.err->drain_and_close();
+  // Helpers the worker left in its process group go with it.
+  kill_group(proc.pid);
+  if (guardian_) guardian_->forget(proc.pid);
+  uv_timer_stop(proc.kill_timer.get());
+  if (shm_ && proc.shm_slot >= 0) {
+    shm_->release_slot(proc.shm_slot);
+    shm_slot_used_[static_cast<size_t>(proc.shm_slot)] = false;
+    proc.shm_slot = -1;
+  }
+  proc.out.reset();
+  proc.err.reset();
+  std::string exit = ExitStatus::from_wait_status(wait_status).describe();
+  if (!proc.kill_reason.empty()) exit = proc.kill_reason + ": " + exit;
+  return exit;
+}
+
 void Supervisor::on_child_exited(Slot& slot, int wait_status) {
+  Process& proc = *slot.proc;
   const ExitStatus status = ExitStatus::from_wait_status(wait_status);
   const TimePoint now = Clock::now();
-  const pid_t pid = slot.pid;
-  // What the worker wrote before it died belongs before the news of its death.
-  if (slot.out) slot.out->drain_and_close();
-  if (slot.err) slot.err->drain_and_close();
-  // Helpers the worker left in its process group go with it.
-  kill_group(slot);
-  if (guardian_) guardian_->forget(pid);
-  uv_timer_stop(slot.kill_timer.get());
-  if (shm_) shm_->release_slot(slot.id);
-  slot.pid = 0;
-  slot.out.reset();
-  slot.err.reset();
-  slot.last_exit = status.describe();
-  if (!slot.kill_reason.empty()) slot.last_exit = slot.kill_reason + ": " + slot.last_exit;
-  const auto uptime = format_uptime(now - slot.started);
+  const pid_t pid = proc.pid;
+  slot.last_exit = finish_process(proc, wait_status);
+  const auto uptime = format_uptime(now - proc.started);
+
+  if (reload_ && reload_->plan.replacing(slot.id) && slot.state == WorkerState::kStarting) {
+    replacement_failed(slot, fmt::format("worker {}'s replacement (pid {}) {} after {}, before it was ready",
+                                         slot.id, pid, slot.last_exit, uptime));
+    return;
+  }
 
   const bool requested = slot.state == WorkerState::kStopping || slot.state == WorkerState::kDraining;
   RestartDecision decision;
@@ -229,7 +299,7 @@ void Supervisor::on_child_exited(Slot& slot, int wait_status) {
     std::uniform_real_distribution<double> jitter(0.0, 1.0);
     // A worker that never became ready is a failed start however long it
     // took to fail: it backs off like an early exit.
-    const TimePoint started = slot.state == WorkerState::kStarting ? now : slot.started;
+    const TimePoint started = slot.state == WorkerState::kStarting ? now : proc.started;
     decision = slot.restarts.on_exit(status, started, now, jitter(rng_));
   }
   const Step step = next(slot.state, Event::kExited, decision);
@@ -238,7 +308,7 @@ void Supervisor::on_child_exited(Slot& slot, int wait_status) {
     log_->info("worker {} (pid {}) stopped: {} after {}", slot.id, pid, slot.last_exit, uptime);
   } else if (step.action == Action::kReportGiveUp) {
     std::string tail;
-    for (const auto& line : slot.stderr_tail.lines()) tail += "\n    " + line;
+    for (const auto& line : proc.stderr_tail.lines()) tail += "\n    " + line;
     log_->error("worker {} (pid {}) {} after {}; {}{}{}", slot.id, pid, slot.last_exit,
                 uptime, why(decision), tail.empty() ? "" : "; its last stderr lines:", tail);
   } else if (step.state == WorkerState::kStopped) {
@@ -249,15 +319,41 @@ void Supervisor::on_child_exited(Slot& slot, int wait_status) {
                decision.delay.count() == 0 ? std::string("now")
                                            : fmt::format("in {}ms", decision.delay.count()));
   }
+  slot.proc.reset();
   perform(slot, step, decision);
+}
+
+void Supervisor::on_previous_exited(Slot& slot, int wait_status) {
+  Process& proc = *slot.previous;
+  const std::string exit = finish_process(proc, wait_status);
+  log_->warn("worker {} (pid {}) {} after {} while its replacement (pid {}) was starting", slot.id,
+             proc.pid, exit, format_uptime(Clock::now() - proc.started),
+             slot.proc ? slot.proc->pid : 0);
+  slot.last_exit = exit;
+  slot.previous.reset();
+}
+
+void Supervisor::on_retiree_exited(Process& proc, int wait_status) {
+  const std::string exit = finish_process(proc, wait_status);
+  log_->info("worker {} (pid {}) drained: {} after {}", proc.id, proc.pid, exit,
+             format_uptime(Clock::now() - proc.started));
+  const int id = proc.id;
+  std::erase_if(retiring_, [&](const auto& p) { return p.get() == &proc; });
+  release_socket_if_unused(id);
 }
 
 void Supervisor::on_timer(Slot& slot) {
   if (slot.state == WorkerState::kBackoff) {
     perform(slot, next(slot.state, Event::kBackoffElapsed), {});
   } else if (slot.state == WorkerState::kStarting) {
-    perform(slot, next(slot.state, Event::kReady), {});  // the ready delay is over
+    mark_ready(slot);  // the ready delay is over
   }
+}
+
+void Supervisor::mark_ready(Slot& slot) {
+  if (slot.state != WorkerState::kStarting) return;
+  perform(slot, next(slot.state, Event::kReady), {});
+  if (reload_ && reload_->plan.replacing(slot.id)) apply(reload_->plan.on_ready(slot.id));
 }
 
 void Supervisor::perform(Slot& slot, Step step, const RestartDecision& decision) {
@@ -279,45 +375,65 @@ void Supervisor::perform(Slot& slot, Step step, const RestartDecision& decision)
           static_cast<uint64_t>(decision.delay.count()), 0);
       break;
     case Action::kSendStopSignal:
-      if (shm_) shm_->request_drain(slot.id);
-      if (slot.pid > 0) ::kill(slot.pid, config_.worker.stop_signal);
+      if (slot.proc) {
+        if (shm_ && slot.proc->shm_slot >= 0) shm_->request_drain(slot.proc->shm_slot);
+        ::kill(slot.proc->pid, config_.worker.stop_signal);
+      }
       break;
     case Action::kKill:
-      kill_group(slot);
+      if (slot.proc) kill_group(slot.proc->pid);
       break;
     case Action::kCancelTimer:
       uv_timer_stop(slot.timer.get());
       break;
     case Action::kReportGiveUp:
       // A socket of its own would hold connections nobody accepts.
-      sockets_.release_slot(slot.id);
+      release_socket_if_unused(slot.id);
       break;
   }
 }
 
-void Supervisor::start_output(Slot& slot, int* out_fd, int* err_fd) {
+void Supervisor::start_output(Process& proc, int* out_fd, int* err_fd) {
   *out_fd = -1;
   *err_fd = -1;
   if (config_.worker.output == config::OutputMode::kInherit) return;
-  auto out = OutputPipe::create(&loop_, [this, &slot](std::string_view line) {
-    log_->info("[w{} {}] {}", slot.id, slot.pid, line);
+  Process* p = &proc;  // stable: processes live in unique_ptrs
+  auto out = OutputPipe::create(&loop_, [this, p](std::string_view line) {
+    log_->info("[w{} {}] {}", p->id, p->pid, line);
   });
-  auto err = OutputPipe::create(&loop_, [this, &slot](std::string_view line) {
-    slot.stderr_tail.push(line);
-    log_->info("[w{} {} err] {}", slot.id, slot.pid, line);
+  auto err = OutputPipe::create(&loop_, [this, p](std::string_view line) {
+    p->stderr_tail.push(line);
+    log_->info("[w{} {} err] {}", p->id, p->pid, line);
   });
   if (!out || !err) {
-    log_->error("worker {}: {}; its output goes to corral's own", slot.id,
+    log_->error("worker {}: {}; its output goes to corral's own", proc.id,
                 (!out ? out.error() : err.error()).message);
     return;
   }
-  slot.out = std::move(*out);
-  slot.err = std::move(*err);
-  *out_fd = slot.out->write_end();
-  *err_fd = slot.err->write_end();
+  proc.out = std::move(*out);
+  proc.err = std::move(*err);
+  *out_fd = proc.out->write_end();
+  *err_fd = proc.err->write_end();
+}
+
+int Supervisor::take_shm_slot() {
+  if (!shm_) return -1;
+  for (size_t i = 0; i < shm_slot_used_.size(); ++i) {
+    if (!shm_slot_used_[i]) {
+      shm_slot_used_[i] = true;
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
 }
 
 void Supervisor::spawn(Slot& slot) {
+  slot.proc = std::make_unique<Process>();
+  Process& proc = *slot.proc;
+  proc.id = slot.id;
+  uv_timer_init(&loop_, proc.kill_timer.get());
+  proc.kill_timer.get()->data = &proc;
+
   std::vector<SocketView> views;
   auto fds = sockets_.fds_for_slot(slot.id);
   if (fds) {
@@ -331,34 +447,39 @@ void Supervisor::spawn(Slot& slot) {
   if (config_.worker.heartbeat_timeout.count() > 0) {
     spec.env.push_back(fmt::format("WATCHDOG_USEC={}", config_.worker.heartbeat_timeout.count() * 1000));
   }
-  if (shm_) {
-    shm_->assign_slot(slot.id);
+  proc.shm_slot = take_shm_slot();
+  if (proc.shm_slot >= 0) {
+    shm_->assign_slot(proc.shm_slot);
     spec.env.push_back("CORRAL_SHM=" + shm_->name());
-    spec.env.push_back(fmt::format("CORRAL_SLOT={}", slot.id));
+    spec.env.push_back(fmt::format("CORRAL_SLOT={}", proc.shm_slot));
+  } else if (shm_) {
+    log_->warn("worker {}: every shared memory slot is taken; this one gets no CORRAL_SHM", slot.id);
   }
-  slot.requests_total = 0;
-  slot.in_flight = 0;
-  slot.last_heartbeat.reset();
-  slot.stopped_since.reset();
-  slot.status.clear();
-  slot.kill_reason.clear();
-  start_output(slot, &spec.stdout_fd, &spec.stderr_fd);
-  slot.stderr_tail.clear();
-  slot.started = Clock::now();
+  start_output(proc, &spec.stdout_fd, &spec.stderr_fd);
+  proc.started = Clock::now();
 
   Result<pid_t> pid = fds ? launch(spec) : Result<pid_t>(fds.error());
-  if (slot.out) slot.out->close_write_end();
-  if (slot.err) slot.err->close_write_end();
+  if (proc.out) proc.out->close_write_end();
+  if (proc.err) proc.err->close_write_end();
   if (!pid) {
-    // Counts as a failed start: the restart policy and its limits apply.
-    slot.out.reset();
-    slot.err.reset();
+    if (proc.shm_slot >= 0) {
+      shm_->release_slot(proc.shm_slot);
+      shm_slot_used_[static_cast<size_t>(proc.shm_slot)] = false;
+    }
     slot.last_exit = pid.error().message;
+    const TimePoint started = proc.started;
+    slot.proc.reset();
+    log_->error("worker {}: {}", slot.id, slot.last_exit);
+    if (reload_ && reload_->plan.replacing(slot.id)) {
+      replacement_failed(slot, fmt::format("worker {}'s replacement could not start: {}", slot.id,
+                                           slot.last_exit));
+      return;
+    }
+    // Counts as a failed start: the restart policy and its limits apply.
     std::uniform_real_distribution<double> jitter(0.0, 1.0);
     RestartDecision decision =
-        slot.restarts.on_exit(ExitStatus{false, 127}, slot.started, Clock::now(), jitter(rng_));
+        slot.restarts.on_exit(ExitStatus{false, 127}, started, Clock::now(), jitter(rng_));
     Step step = next(WorkerState::kStarting, Event::kExited, decision);
-    log_->error("worker {}: {}", slot.id, slot.last_exit);
     if (step.action == Action::kSpawn) {
       // Never retry a failed exec in a tight loop.
       decision.delay = config_.restart.backoff_initial;
@@ -371,12 +492,12 @@ void Supervisor::spawn(Slot& slot) {
     perform(slot, step, decision);
     return;
   }
-  slot.pid = *pid;
-  if (shm_) shm_->set_slot_pid(slot.id, slot.pid);
-  if (guardian_) guardian_->watch(slot.pid);
-  log_->info("worker {} started (pid {})", slot.id, slot.pid);
+  proc.pid = *pid;
+  if (proc.shm_slot >= 0) shm_->set_slot_pid(proc.shm_slot, proc.pid);
+  if (guardian_) guardian_->watch(proc.pid);
+  log_->info("worker {} started (pid {})", slot.id, proc.pid);
   if (config_.worker.ready == config::ReadyMode::kStarted) {
-    perform(slot, next(slot.state, Event::kReady), {});
+    mark_ready(slot);
   } else if (config_.worker.ready == config::ReadyMode::kDelay) {
     uv_timer_start(
         slot.timer.get(),
@@ -387,19 +508,25 @@ void Supervisor::spawn(Slot& slot) {
   }
 }
 
-void Supervisor::kill_group(const Slot& slot) {
+void Supervisor::kill_group(pid_t pid) {
   // The worker leads its own group (set by the launcher); while any member
   // lives, the kernel does not reuse that id, so this reaches only our tree.
-  if (slot.pid > 0) ::kill(-slot.pid, SIGKILL);
+  if (pid > 0) ::kill(-pid, SIGKILL);
 }
 
 void Supervisor::stop_service(bool graceful, int exit_code) {
   const bool first = !stopping_;
   stopping_ = true;
   exit_code_ = exit_code;
+  if (reload_) apply(reload_->plan.cancel("the service is stopping"));
   for (auto& slot : slots_) {
+    // An old worker still serving beside its replacement stops like the rest.
+    if (slot->previous) retire(std::move(slot->previous), "stopping");
     perform(*slot, next(slot->state, Event::kStop), {});
     if (!graceful) perform(*slot, next(slot->state, Event::kDrainTimeout), {});
+  }
+  if (!graceful) {
+    for (auto& proc : retiring_) kill_group(proc->pid);
   }
   if (graceful && first) {
     uv_timer_start(
@@ -418,6 +545,10 @@ void Supervisor::on_drain_timeout() {
       perform(*slot, next(slot->state, Event::kDrainTimeout), {});
     }
   }
+  for (auto& proc : retiring_) {
+    ++left;
+    kill_group(proc->pid);
+  }
   if (left > 0) {
     log_->warn("drain timeout ({}ms) reached: killed {} worker{}",
                config_.worker.drain_timeout.count(), left, left == 1 ? "" : "s");
@@ -426,9 +557,10 @@ void Supervisor::on_drain_timeout() {
 
 void Supervisor::check_finished() {
   if (quitting_) return;
-  int alive = 0, failed = 0, waiting = 0;
+  int alive = static_cast<int>(retiring_.size()), failed = 0, waiting = 0;
   for (auto& slot : slots_) {
     if (has_process(slot->state)) ++alive;
+    if (slot->previous) ++alive;
     if (slot->state == WorkerState::kFailed) ++failed;
     if (slot->state == WorkerState::kBackoff) ++waiting;
   }
@@ -481,38 +613,38 @@ Status Supervisor::start_notify_socket() {
   return Ok{};
 }
 
-Supervisor::Slot* Supervisor::slot_of_process(pid_t pid) {
+Supervisor::Found Supervisor::find_sender(pid_t pid) {
   // The sender may be the worker or any descendant (systemd-notify runs as
   // a child of the script that calls it): walk up, a bounded number of
   // steps, until a worker or corral itself.
   const pid_t self = ::getpid();
   for (int depth = 0; depth < 32 && pid > 1 && pid != self; ++depth) {
-    for (auto& slot : slots_) {
-      if (slot->pid == pid && has_process(slot->state)) return slot.get();
-    }
+    if (Found found = find_process(pid); found.proc != nullptr) return found;
     auto stat = read_proc_stat(pid);
-    if (!stat) return nullptr;
+    if (!stat) return {};
     pid = stat->ppid;
   }
-  return nullptr;
+  return {};
 }
 
 void Supervisor::on_notify(pid_t sender, const NotifyMessage& message) {
-  Slot* slot = slot_of_process(sender);
-  if (slot == nullptr) {
+  const Found found = find_sender(sender);
+  if (found.proc == nullptr) {
     log_->debug("notify message from pid {}, which is no worker of ours: ignored", sender);
     return;
   }
-  if (message.watchdog) slot->last_heartbeat = Clock::now();
+  Process& proc = *found.proc;
+  if (message.watchdog) proc.last_heartbeat = Clock::now();
   if (message.status) {
-    slot->status = *message.status;
-    log_->debug("worker {} (pid {}) status: {}", slot->id, slot->pid, slot->status);
+    proc.status = *message.status;
+    log_->debug("worker {} (pid {}) status: {}", proc.id, proc.pid, proc.status);
   }
-  if (message.stopping) log_->info("worker {} (pid {}) says it is stopping", slot->id, slot->pid);
-  if (message.ready && slot->state == WorkerState::kStarting &&
+  if (message.stopping) log_->info("worker {} (pid {}) says it is stopping", proc.id, proc.pid);
+  if (message.ready && found.role == Found::Role::kCurrent &&
+      found.slot->state == WorkerState::kStarting &&
       config_.worker.ready == config::ReadyMode::kNotify) {
-    log_->info("worker {} (pid {}) ready", slot->id, slot->pid);
-    perform(*slot, next(slot->state, Event::kReady), {});
+    log_->info("worker {} (pid {}) ready", proc.id, proc.pid);
+    mark_ready(*found.slot);
   }
 }
 
@@ -524,13 +656,17 @@ void Supervisor::check_health() {
       log_->warn("shared memory header was overwritten ({}); repaired", *problem);
     }
   }
-  for (auto& slot : slots_) {
-    if (!has_process(slot->state) || !slot->kill_reason.empty()) continue;
-    if (shm_) read_shared_memory(*slot, now);
-    if (!slot->kill_reason.empty()) continue;
-    WorkerHealth health{slot->state, slot->started, slot->last_heartbeat, slot->stopped_since};
+  // By index: a worker found ready may let a reload go on, which never adds
+  // or removes slots, but keeps this loop honest if that changes.
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& slot = *slots_[i];
+    if (!has_process(slot.state) || !slot.proc || !slot.proc->kill_reason.empty()) continue;
+    if (shm_) read_shared_memory(slot, now);
+    if (!slot.proc || !slot.proc->kill_reason.empty()) continue;
+    Process& proc = *slot.proc;
+    WorkerHealth health{slot.state, proc.started, proc.last_heartbeat, proc.stopped_since};
     HealthVerdict verdict = judge_health(health, config_.worker, now);
-    if (verdict.kind != HealthVerdict::Kind::kHealthy) kill_unhealthy(*slot, verdict);
+    if (verdict.kind != HealthVerdict::Kind::kHealthy) kill_unhealthy(slot, verdict);
   }
 }
 
@@ -539,63 +675,69 @@ void Supervisor::start_shared_memory() {
     log_->info("removed {} shared memory segment(s) left by a dead corral: {}", removed->size(),
                fmt::join(*removed, ", "));
   }
-  auto segment = ipc::ShmSegment::create(config_.name, static_cast<int>(slots_.size()));
+  // Room for every worker scaling allows, plus replacements and draining
+  // workers beside them; pages nobody touches cost nothing.
+  auto segment = ipc::ShmSegment::create(config_.name, static_cast<int>(ipc::kMaxSlots));
   if (!segment) {
     log_->warn("{}; workers get no CORRAL_SHM (heartbeats through the library are off)",
                segment.error().message);
     return;
   }
   shm_.emplace(std::move(*segment));
+  shm_slot_used_.assign(ipc::kMaxSlots, false);
 }
 
 void Supervisor::read_shared_memory(Slot& slot, TimePoint now) {
-  const ipc::SlotSnapshot snap = shm_->read_slot(slot.id);
+  Process& proc = *slot.proc;
+  if (proc.shm_slot < 0) return;
+  const ipc::SlotSnapshot snap = shm_->read_slot(proc.shm_slot);
   if (snap.status == ipc::SlotStatus::kCorrupt) {
     // Only the slot's own worker can be blamed, and only it is replaced.
-    slot.kill_reason = "corrupt shared memory";
+    proc.kill_reason = "corrupt shared memory";
     log_->error("worker {} (pid {}) wrote impossible values into its shared memory slot ({}); "
                 "replacing it",
-                slot.id, slot.pid, snap.problem);
-    kill_group(slot);
+                slot.id, proc.pid, snap.problem);
+    kill_group(proc.pid);
     return;
   }
   if (snap.status != ipc::SlotStatus::kOk) return;
-  slot.requests_total = snap.requests_total;
-  slot.in_flight = snap.in_flight;
+  proc.requests_total = snap.requests_total;
+  proc.in_flight = snap.in_flight;
   if (snap.heartbeat_ns) {
     // Both clocks are CLOCK_MONOTONIC (steady_clock on Linux); a heartbeat
     // "from the future" was already refused by the validation.
     const TimePoint beat{std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(*snap.heartbeat_ns))};
-    if (!slot.last_heartbeat || beat > *slot.last_heartbeat) slot.last_heartbeat = std::min(beat, now);
+    if (!proc.last_heartbeat || beat > *proc.last_heartbeat) proc.last_heartbeat = std::min(beat, now);
   }
   if (snap.state == ipc::WorkerState::kReady && slot.state == WorkerState::kStarting &&
       config_.worker.ready == config::ReadyMode::kNotify) {
-    log_->info("worker {} (pid {}) ready", slot.id, slot.pid);
-    perform(slot, next(slot.state, Event::kReady), {});
+    log_->info("worker {} (pid {}) ready", slot.id, proc.pid);
+    mark_ready(slot);
   }
 }
 
 void Supervisor::kill_unhealthy(Slot& slot, const HealthVerdict& verdict) {
+  Process& proc = *slot.proc;
   if (verdict.kind == HealthVerdict::Kind::kNotReadyInTime) {
     // A failed start: the restart policy counts it like an early exit.
-    slot.kill_reason = "not ready";
-    log_->warn("worker {} (pid {}) {}; killing it", slot.id, slot.pid, verdict.reason);
-    kill_group(slot);
+    proc.kill_reason = "not ready";
+    log_->warn("worker {} (pid {}) {}; killing it", slot.id, proc.pid, verdict.reason);
+    kill_group(proc.pid);
     return;
   }
-  slot.kill_reason = "hung";
-  auto stat = read_proc_stat(slot.pid);
+  proc.kill_reason = "hung";
+  auto stat = read_proc_stat(proc.pid);
   log_->error("worker {} (pid {}) hung: {}; process state {}, wchan {}; sending {}", slot.id,
-              slot.pid, verdict.reason, stat ? std::string(1, stat->state) : "?",
-              read_wchan(slot.pid), config::signal_name(config_.worker.hang_signal));
-  ::kill(slot.pid, config_.worker.hang_signal);
+              proc.pid, verdict.reason, stat ? std::string(1, stat->state) : "?",
+              read_wchan(proc.pid), config::signal_name(config_.worker.hang_signal));
+  ::kill(proc.pid, config_.worker.hang_signal);
   // A stopped process would hold the signal pending forever.
-  if (slot.stopped_since) ::kill(slot.pid, SIGCONT);
+  if (proc.stopped_since) ::kill(proc.pid, SIGCONT);
   uv_timer_start(
-      slot.kill_timer.get(),
+      proc.kill_timer.get(),
       [](uv_timer_t* t) {
-        auto* s = static_cast<Slot*>(t->data);
-        static_cast<Supervisor*>(t->loop->data)->kill_group(*s);
+        auto* p = static_cast<Process*>(t->data);
+        static_cast<Supervisor*>(t->loop->data)->kill_group(p->pid);
       },
       static_cast<uint64_t>(kHangKillGrace.count()), 0);
 }

@@ -31,9 +31,10 @@ Status Supervisor::start_admin_socket() {
     const auto slash = path.rfind('/');
     if (auto dir = ensure_private_dir(path.substr(0, slash)); !dir) return dir.error();
   }
-  auto server = AdminServer::start(&loop_, path, [this](const ipc::admin::Request& request) {
-    return on_admin_request(request);
-  });
+  auto server = AdminServer::start(
+      &loop_, path, [this](const ipc::admin::Request& request, AdminServer::Respond respond) {
+        on_admin_request(request, std::move(respond));
+      });
   if (!server) return server.error();
   admin_ = std::move(*server);
   admin_->on_refused([this](pid_t pid, uid_t uid) {
@@ -44,71 +45,165 @@ Status Supervisor::start_admin_socket() {
   return Ok{};
 }
 
-std::string Supervisor::on_admin_request(const ipc::admin::Request& request) {
-  if (request.cmd == "status") return ipc::admin::ok_reply(status_json());
-  if (request.cmd == "version") {
-    return ipc::admin::ok_reply({{"protocol", ipc::admin::kProtocolVersion}});
+namespace {
+
+// {"cmd":"scale","workers":N} | {"delta":K} | {"auto":true}.
+Result<ScaleRequest> scale_request(const nlohmann::json& body) {
+  const int given = static_cast<int>(body.contains("workers")) +
+                    static_cast<int>(body.contains("delta")) + static_cast<int>(body.contains("auto"));
+  if (given != 1) {
+    return Error{"scale needs exactly one of \"workers\" (a count), \"delta\" (+K or -K) or "
+                 "\"auto\": true"};
   }
-  if (request.cmd == "stop") {
+  auto as_int = [](const nlohmann::json& v, const char* field) -> Result<int> {
+    if (!v.is_number_integer()) return Error{fmt::format("\"{}\" must be an integer", field)};
+    const auto n = v.get<long long>();
+    if (n < -1'000'000 || n > 1'000'000) return Error{fmt::format("\"{}\" is out of range", field)};
+    return static_cast<int>(n);
+  };
+  if (body.contains("auto")) {
+    if (body["auto"] != true) return Error{"\"auto\" must be true"};
+    return ScaleRequest{ScaleRequest::Kind::kAuto, 0};
+  }
+  if (body.contains("workers")) {
+    auto n = as_int(body["workers"], "workers");
+    if (!n) return n.error();
+    return ScaleRequest{ScaleRequest::Kind::kTo, *n};
+  }
+  auto k = as_int(body["delta"], "delta");
+  if (!k) return k.error();
+  return ScaleRequest{ScaleRequest::Kind::kBy, *k};
+}
+
+}  // namespace
+
+void Supervisor::on_admin_request(const ipc::admin::Request& request, AdminServer::Respond respond) {
+  const std::string& cmd = request.cmd;
+  if (cmd == "status") return respond(ipc::admin::ok_reply(status_json()));
+  if (cmd == "version") {
+    return respond(ipc::admin::ok_reply({{"protocol", ipc::admin::kProtocolVersion}}));
+  }
+  if (cmd == "stop") {
     if (!stopping_) {
       log_->info("stop requested on the admin socket: stopping gracefully");
       stop_service(true, 0);
     }
-    return ipc::admin::ok_reply({{"state", "stopping"}});
+    return respond(ipc::admin::ok_reply({{"state", "stopping"}}));
   }
-  return ipc::admin::error_reply(
-      fmt::format("unknown command '{}' (status, stop, version)", request.cmd));
+  if (cmd == "scale") {
+    auto parsed = scale_request(request.body);
+    if (!parsed) return respond(ipc::admin::error_reply(parsed.error().message));
+    const int previous = static_cast<int>(slots_.size());
+    auto outcome = scale(*parsed, "scale requested on the admin socket");
+    if (!outcome) return respond(ipc::admin::error_reply(outcome.error().message));
+    return respond(ipc::admin::ok_reply(
+        {{"previous", previous}, {"desired", outcome->desired}, {"pinned", outcome->pinned}}));
+  }
+  if (cmd == "reload") {
+    std::vector<int> ids;
+    for (auto& slot : slots_) ids.push_back(slot->id);
+    log_->info("reload requested on the admin socket");
+    return start_reload("reload", std::move(ids), std::move(respond), true);
+  }
+  if (cmd == "restart") {
+    const auto& id = request.body.contains("id") ? request.body["id"] : nlohmann::json();
+    if (!id.is_number_integer()) {
+      return respond(ipc::admin::error_reply("restart needs \"id\": the worker id, an integer"));
+    }
+    const auto n = id.get<long long>();
+    if (n < 0 || n >= static_cast<long long>(slots_.size())) {
+      return respond(ipc::admin::error_reply(fmt::format(
+          "no worker {}: the ids are 0 to {}", n, static_cast<long long>(slots_.size()) - 1)));
+    }
+    log_->info("restart of worker {} requested on the admin socket", n);
+    return start_reload(fmt::format("restart of worker {}", n), {static_cast<int>(n)},
+                        std::move(respond), false);
+  }
+  respond(ipc::admin::error_reply(fmt::format(
+      "unknown command '{}' (status, scale, reload, restart, stop, version)", cmd)));
+}
+
+nlohmann::json Supervisor::process_json(const Slot* slot, Process& proc, std::string_view state,
+                                        TimePoint now) {
+  const double uptime = seconds_between(proc.started, now);
+  nlohmann::json w = {
+      {"id", proc.id},
+      {"pid", proc.pid},
+      {"state", std::string(state)},
+      {"restarts", slot != nullptr ? slot->restarts.restarts() : 0},
+      {"last_exit", slot == nullptr || slot->last_exit.empty() ? nlohmann::json(nullptr)
+                                                               : nlohmann::json(slot->last_exit)},
+      {"uptime_s", uptime},
+      {"cpu_percent", nullptr},
+      {"rss_bytes", nullptr},
+      {"heartbeat_age_s", proc.last_heartbeat ? nlohmann::json(seconds_between(*proc.last_heartbeat, now))
+                                              : nlohmann::json(nullptr)},
+      {"status", proc.status.empty() ? nlohmann::json(nullptr) : nlohmann::json(proc.status)},
+      {"requests_total", proc.requests_total},
+      {"in_flight", proc.in_flight},
+  };
+  if (auto usage = read_proc_usage(proc.pid)) {
+    w["rss_bytes"] = usage->rss_bytes;
+    // Between two status requests when the last one is recent enough to
+    // mean something; else averaged over the worker's life.
+    double percent = uptime > 0 ? usage->cpu_seconds / uptime * 100.0 : 0.0;
+    if (proc.cpu_sample && now - proc.cpu_sample->first >= std::chrono::milliseconds(200)) {
+      percent = (usage->cpu_seconds - proc.cpu_sample->second) /
+                seconds_between(proc.cpu_sample->first, now) * 100.0;
+    }
+    w["cpu_percent"] = std::max(0.0, percent);
+    proc.cpu_sample = {now, usage->cpu_seconds};
+  }
+  return w;
 }
 
 nlohmann::json Supervisor::status_json() {
   const TimePoint now = Clock::now();
   nlohmann::json workers = nlohmann::json::array();
-  int ready = 0, failed = 0;
+  int ready = 0, failed = 0, serving = 0;
   for (auto& slot : slots_) {
     ready += slot->state == WorkerState::kReady ? 1 : 0;
     failed += slot->state == WorkerState::kFailed ? 1 : 0;
-    nlohmann::json w = {
-        {"id", slot->id},
-        {"pid", has_process(slot->state) ? nlohmann::json(slot->pid) : nlohmann::json(nullptr)},
-        {"state", std::string(to_string(slot->state))},
-        {"restarts", slot->restarts.restarts()},
-        {"last_exit", slot->last_exit.empty() ? nlohmann::json(nullptr) : nlohmann::json(slot->last_exit)},
-        {"uptime_s", nullptr},
-        {"cpu_percent", nullptr},
-        {"rss_bytes", nullptr},
-        {"heartbeat_age_s", nullptr},
-        {"status", slot->status.empty() ? nlohmann::json(nullptr) : nlohmann::json(slot->status)},
-        {"requests_total", slot->requests_total},
-        {"in_flight", slot->in_flight},
-    };
-    if (has_process(slot->state)) {
-      const double uptime = seconds_between(slot->started, now);
-      w["uptime_s"] = uptime;
-      if (slot->last_heartbeat) w["heartbeat_age_s"] = seconds_between(*slot->last_heartbeat, now);
-      if (auto usage = read_proc_usage(slot->pid)) {
-        w["rss_bytes"] = usage->rss_bytes;
-        // Between two status requests when the last one is recent enough
-        // to mean something; else averaged over the worker's life.
-        double percent = uptime > 0 ? usage->cpu_seconds / uptime * 100.0 : 0.0;
-        if (slot->cpu_sample && now - slot->cpu_sample->first >= std::chrono::milliseconds(200)) {
-          percent = (usage->cpu_seconds - slot->cpu_sample->second) /
-                    seconds_between(slot->cpu_sample->first, now) * 100.0;
-        }
-        w["cpu_percent"] = std::max(0.0, percent);
-        slot->cpu_sample = {now, usage->cpu_seconds};
-      }
+    // An old process serving while its replacement starts keeps the slot
+    // serving.
+    const bool old_serves = slot->previous && slot->previous_state == WorkerState::kReady;
+    serving += slot->state == WorkerState::kReady || old_serves ? 1 : 0;
+    if (slot->previous) {
+      workers.push_back(process_json(slot.get(), *slot->previous, to_string(slot->previous_state), now));
     }
-    workers.push_back(std::move(w));
+    if (slot->proc && has_process(slot->state)) {
+      workers.push_back(process_json(slot.get(), *slot->proc, to_string(slot->state), now));
+    } else {
+      workers.push_back({
+          {"id", slot->id},
+          {"pid", nullptr},
+          {"state", std::string(to_string(slot->state))},
+          {"restarts", slot->restarts.restarts()},
+          {"last_exit", slot->last_exit.empty() ? nlohmann::json(nullptr) : nlohmann::json(slot->last_exit)},
+          {"uptime_s", nullptr},
+          {"cpu_percent", nullptr},
+          {"rss_bytes", nullptr},
+          {"heartbeat_age_s", nullptr},
+          {"status", nullptr},
+          {"requests_total", 0},
+          {"in_flight", 0},
+      });
+    }
+  }
+  for (auto& proc : retiring_) {
+    workers.push_back(process_json(nullptr, *proc, stopping_ ? "stopping" : "draining", now));
   }
   const int desired = static_cast<int>(slots_.size());
   return {
       {"name", config_.name},
       {"pid", ::getpid()},
-      {"state", stopping_ ? "stopping" : "running"},
-      {"healthy", !stopping_ && ready == desired},
+      {"state", stopping_ ? "stopping" : reload_ ? "reloading" : "running"},
+      {"healthy", !stopping_ && serving == desired},
       {"desired", desired},
       {"ready", ready},
       {"failed", failed},
+      {"pinned", pinned_},
+      {"reloading", reload_.has_value()},
       {"uptime_s", seconds_between(started_at_, now)},
       {"workers", std::move(workers)},
   };

@@ -39,6 +39,9 @@ constexpr int kAcceptsPerWake = 32;   // then let siblings and clients have a tu
 constexpr int kServiceSteps = 16;     // per connection per turn
 constexpr int64_t kLingerMs = 2000;   // discard a closing client's input this long at most
 constexpr int64_t kAcceptPauseMs = 100;  // after EMFILE and the like
+// How long a draining server keeps idle keep-alive connections open for a
+// last request (answered with Connection: close).
+constexpr int64_t kDrainIdleGraceMs = 1000;
 
 void warn(const char* what) { std::fprintf(stderr, "example_server: %s: %s\n", what, std::strerror(errno)); }
 
@@ -206,8 +209,12 @@ void Server::on_signal() {
   }
 }
 
-// Graceful stop: no new connections; idle keep-alive connections close now;
-// the others finish the request in flight, answered with Connection: close.
+// Graceful stop: no new connections; every request still answered, with
+// Connection: close. An idle keep-alive connection is not closed at once: a
+// client may be sending its next request at this very moment, and closing
+// would lose it (the client sees a reset or an empty reply). It gets a short
+// grace in which its next request is answered with Connection: close; then
+// the idle ones close.
 void Server::begin_drain() {
   draining_ = true;
   supervisor_.draining();
@@ -215,8 +222,9 @@ void Server::begin_drain() {
     listener_watch(false);
     listener_.fd.reset();
   }
+  add_timer(kDrainIdleGraceMs, TimerKind::kDrainIdleClose);
   // Look at every connection once more: a request may sit unread in the
-  // socket; an idle one is closed (service() reads until EAGAIN, then closes).
+  // socket.
   for (auto& slot : conns_) {
     if (slot && slot->is_open()) {
       slot->readable = true;
@@ -233,6 +241,15 @@ void Server::on_timer(const Timer& t) {
     case TimerKind::kSupervisorTick:
       if (supervisor_.tick().drain_requested && !draining_) begin_drain();
       add_timer(*supervisor_.tick_interval_ms(), TimerKind::kSupervisorTick);
+      return;
+    case TimerKind::kDrainIdleClose:
+      close_idle_ = true;
+      for (auto& slot : conns_) {
+        if (slot && slot->is_open()) {
+          slot->readable = true;
+          service(*slot);
+        }
+      }
       return;
     case TimerKind::kResumeAccept:
       if (listener_.fd && !draining_) listener_watch(true);
@@ -286,8 +303,8 @@ void Server::service(Connection& c) {
     // 2. Answer complete requests already received (pipelining).
     if (answer_requests(c)) continue;
 
-    // 3. Nothing owed: while draining, that is the moment to close.
-    if (draining_ && c.idle()) return close(c);
+    // 3. Nothing owed: once the drain's grace is over, the moment to close.
+    if (close_idle_ && c.idle()) return close(c);
 
     // 4. Receive more.
     if (c.peer_closed) {
@@ -301,7 +318,7 @@ void Server::service(Connection& c) {
     switch (c.read()) {
       case Connection::Io::kOk: break;
       case Connection::Io::kAgain:
-        if (draining_ && c.idle()) return close(c);
+        if (close_idle_ && c.idle()) return close(c);
         return;
       case Connection::Io::kEof: c.peer_closed = true; break;
       case Connection::Io::kError: return close(c);

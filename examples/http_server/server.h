@@ -46,7 +46,9 @@ class Server {
   int run();
 
  private:
-  enum class TimerKind : uint8_t { kSlowReply, kLingerEnd, kResumeAccept, kExitAfter, kSupervisorTick };
+  enum class TimerKind : uint8_t {
+    kSlowReply, kLingerEnd, kResumeAccept, kExitAfter, kSupervisorTick, kDrainIdleClose
+  };
   struct Timer {
     int64_t at_ns;
     TimerKind kind;
@@ -91,6 +93,7 @@ class Server {
   std::vector<uint64_t> ready_;  // epoll tags of connections to service again
   std::vector<uint64_t> ready_now_;
   bool draining_ = false;
+  bool close_idle_ = false;  // draining, and the grace for idle keep-alive clients is over
   bool stop_signalled_ = false;
   // Load figures for the supervisor: requests answered, and /slow replies
   // still owed (the only requests in progress while the loop runs).

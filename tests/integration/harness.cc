@@ -294,6 +294,32 @@ std::optional<HttpResponse> http_get_unix(const std::string& socket_path, const 
   return read_response(send_request_unix(socket_path, path, timeout));
 }
 
+std::optional<nlohmann::json> admin_call(const std::string& socket_path,
+                                         const nlohmann::json& request, Millis timeout) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path) return std::nullopt;
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return std::nullopt;
+  const std::string line = request.dump() + "\n";
+  if (::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    return std::nullopt;
+  }
+  std::string reply;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (reply.find('\n') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fd.get(), POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
+    char buffer[8192];
+    const ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+    if (n <= 0) return std::nullopt;
+    reply.append(buffer, static_cast<size_t>(n));
+  }
+  return nlohmann::json::parse(reply.substr(0, reply.find('\n')), nullptr, false);
+}
+
 bool eventually(const std::function<bool()>& condition, Millis timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "base/unique_fd.h"
 
 namespace corral::testing {
@@ -112,6 +114,11 @@ std::optional<HttpResponse> http_get_unix(const std::string& socket_path, const 
                                           Millis timeout = 5s);
 UniqueFd send_request6(uint16_t port, const std::string& path, Millis timeout = 5s);
 std::optional<HttpResponse> http_get6(uint16_t port, const std::string& path, Millis timeout = 5s);
+
+// One request to a corral's admin socket and its reply object; nullopt if
+// the socket cannot be reached or no reply line came within `timeout`.
+std::optional<nlohmann::json> admin_call(const std::string& socket_path,
+                                         const nlohmann::json& request, Millis timeout = 10s);
 
 // Polls `condition` every few ms until true or the timeout: for facts
 // outside any log (a pid gone from /proc).

@@ -382,25 +382,6 @@ backoff_max = "5s"
   EXPECT_EQ(corral.count_lines("worker 0 started"), 1) << corral.output();
 }
 
-TEST(Stop, HupTtinTtouAreLoggedAndIgnored) {
-  Corral corral({"run", "--workers", "1", "--listen", "http=127.0.0.1:0", "--", example_server(),
-                 "--fd", "{fd:http}"});
-  const auto workers = wait_for_example_servers(corral.process, 1);
-  ASSERT_EQ(workers.size(), 1u) << corral.process.output();
-  for (const auto& [signum, name] : {std::pair{SIGHUP, "HUP"}, {SIGTTIN, "TTIN"}, {SIGTTOU, "TTOU"}}) {
-    corral.process.signal(signum);
-    EXPECT_TRUE(corral.process.wait_for_line(std::string(R"(signal \d+ \((SIG)?)") + name +
-                                             R"(\) is not supported by this version; ignored)"))
-        << corral.process.output();
-  }
-  auto response = http_get(corral.port, "/info");
-  ASSERT_TRUE(response);
-  EXPECT_NE(response->body.find("\"pid\":" + std::to_string(workers[0]) + ","), std::string::npos);
-  EXPECT_EQ(corral.process.count_lines("worker 0 started"), 1);
-  corral.process.signal(SIGTERM);
-  EXPECT_EQ(corral.process.wait_exit(), 0) << corral.process.output();
-}
-
 // "removes what it created": the unix socket file goes however corral stops.
 TEST(Stop, UnixSocketFileIsRemovedHoweverCorralStops) {
   struct Way {
