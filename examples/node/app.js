@@ -5,23 +5,34 @@
 
 const BODY = Buffer.from('hello\n');
 const HEADERS = { 'Content-Type': 'text/plain', 'Content-Length': BODY.length };
+// How long a stopping server keeps idle keep-alive connections open for a
+// last request (see stopGracefully).
+const IDLE_GRACE_MS = 1000;
+
+let draining = false;
 
 function handler(req, res) {
-  res.writeHead(200, HEADERS);
+  res.writeHead(200, draining ? { ...HEADERS, Connection: 'close' } : HEADERS);
   res.end(BODY);
 }
 
-// Graceful stop for an http.Server: stop accepting, close idle keep-alive
-// connections, let requests in flight finish (Node answers them with
-// Connection: close once the server is closing), exit 0. A second signal
-// exits at once.
+// Graceful stop for an http.Server, so that a client sees no failed request:
+// stop accepting at once; answer every request still arriving on an open
+// keep-alive connection, with Connection: close; close the connections that
+// stay idle only after a short grace (closing one at once would lose a
+// request the client is sending at that moment: Node's server.close()
+// closes idle connections immediately, so that part is held back); exit 0
+// once every connection is gone. A second signal exits at once.
 function stopGracefully(server, onClosed = () => process.exit(0)) {
   let stopping = false;
   const stop = (signal) => {
     if (stopping) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
     stopping = true;
+    draining = true;
+    const closeIdle = server.closeIdleConnections.bind(server);
+    server.closeIdleConnections = () => {};
     server.close(onClosed);
-    server.closeIdleConnections();
+    setTimeout(closeIdle, IDLE_GRACE_MS).unref();
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -135,6 +135,15 @@ TEST(Reload, ReuseportSocketsLoseNoQueuedConnection) {
   three_reloads_under_load(o, false);
 }
 
+TEST(Reload, TheNodeExampleDrainsWithoutAFailedRequestToo) {
+  const std::string node = find_program("node");
+  if (node.empty()) GTEST_SKIP() << "node is not installed";
+  Options o;
+  o.ready = "started";
+  o.command = "\"" + node + "\", \"" + source_dir() + "/examples/node/server.js\", \"{fd:http}\"";
+  three_reloads_under_load(o, true);
+}
+
 TEST(Reload, InBatches) {
   Options o;
   o.workers = 4;
