@@ -32,21 +32,23 @@ Result<Reply> admin_request(const std::string& path, const nlohmann::json& reque
   *exit_code_on_error = kExitUnavailable;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return Error{fmt::format("socket path too long: {}", path)};
+  if (path.size() >= sizeof addr.sun_path)
+    return Error{fmt::format("socket path too long: {}", path)};
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return Error{fmt::format("cannot create a socket: {}", std::strerror(errno))};
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     const int err = errno;
     if (err == EACCES || err == EPERM) {
-      return Error{fmt::format("permission denied on {}: run as the user corral runs as, or root",
-                               path)};
+      return Error{
+          fmt::format("permission denied on {}: run as the user corral runs as, or root", path)};
     }
     return Error{fmt::format("no corral answers on {} ({}); is it running, under this --name?",
                              path, std::strerror(err))};
   }
   const std::string line = request.dump() + "\n";
-  if (::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+  if (::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(line.size())) {
     return Error{fmt::format("cannot send to {}: {}", path, std::strerror(errno))};
   }
   *exit_code_on_error = kExitFailure;
@@ -62,8 +64,8 @@ Result<Reply> admin_request(const std::string& path, const nlohmann::json& reque
     const int ready = left.count() > 0 ? ::poll(&p, 1, poll_ms) : 0;
     if (ready < 0 && errno == EINTR) continue;  // a signal (SIGWINCH under corral top)
     if (ready <= 0) {
-      return Error{fmt::format("no reply from {} within {}", path,
-                                 config::format_duration(timeout))};
+      return Error{
+          fmt::format("no reply from {} within {}", path, config::format_duration(timeout))};
     }
     char buffer[16 * 1024];
     const ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);

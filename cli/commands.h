@@ -32,8 +32,8 @@ int scale_command(const ClientOptions& options, const std::string& target, bool 
 // `corral reload` and `corral restart ID`: wait for the rolling replacement
 // to finish, up to `timeout` (a duration, "10m" when empty).
 int reload_command(const ClientOptions& options, const std::string& timeout, bool json);
-int restart_command(const ClientOptions& options, const std::string& id,
-                    const std::string& timeout, bool json);
+int restart_command(const ClientOptions& options, const std::string& id, const std::string& timeout,
+                    bool json);
 // `corral top`: a live view until q, Ctrl-C or the supervisor goes away.
 int top_command(const ClientOptions& options, const std::string& interval);
 

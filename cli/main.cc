@@ -31,10 +31,12 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--listen", run.listen, "listening socket [NAME=]ADDR (repeatable)");
   run_cmd->add_option("--name", run.name, "service name");
   run_cmd->add_option("--log-level", run.log_level, "trace, debug, info, warn, error, off");
-  run_cmd->footer("The worker command follows `--`: corral run --listen :8080 -- ./server --fd {fd:http}");
+  run_cmd->footer(
+      "The worker command follows `--`: corral run --listen :8080 -- ./server --fd {fd:http}");
 
   std::string check_file;
-  CLI::App* check_cmd = app.add_subcommand("check", "validate a configuration, print effective values");
+  CLI::App* check_cmd =
+      app.add_subcommand("check", "validate a configuration, print effective values");
   check_cmd->add_option("file", check_file, "TOML configuration file")->required();
 
   ClientOptions client;
@@ -93,7 +95,8 @@ int main(int argc, char** argv) {
   const std::string_view verb = own_argc > 1 ? argv[1] : "";
   constexpr std::string_view kVerbs[] = {"run",   "check",  "status",  "stop",
                                          "scale", "reload", "restart", "top"};
-  if (!verb.empty() && verb[0] != '-' && std::find(std::begin(kVerbs), std::end(kVerbs), verb) == std::end(kVerbs)) {
+  if (!verb.empty() && verb[0] != '-' &&
+      std::find(std::begin(kVerbs), std::end(kVerbs), verb) == std::end(kVerbs)) {
     fmt::print(stderr,
                "corral: unknown command '{}' (run, check, status, stop, scale, reload, restart, "
                "top); see corral --help\n",
@@ -113,7 +116,8 @@ int main(int argc, char** argv) {
   if (scale_cmd->parsed()) {
     if (scale_target.empty() && run.command.size() == 1) scale_target = run.command[0];
     if (scale_target.empty()) {
-      fmt::print(stderr, "corral: scale: give N (at least 1), +K, -K or auto; see corral scale --help\n");
+      fmt::print(stderr,
+                 "corral: scale: give N (at least 1), +K, -K or auto; see corral scale --help\n");
       return kExitUsage;
     }
     return scale_command(client, scale_target, json);

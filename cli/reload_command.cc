@@ -48,21 +48,21 @@ int reload_command(const ClientOptions& options, const std::string& timeout, boo
   const auto replaced = reply->find("replaced");
   const std::string count =
       replaced == reply->end() || !replaced->is_number_integer() ? "the workers"
-      : *replaced == 1 ? "1 worker"
+      : *replaced == 1                                           ? "1 worker"
                        : fmt::format("{} workers", replaced->get<long long>());
   fmt::print("{}: reloaded {} in {}\n", service_name(*reply, options.name), count,
              seconds_text(*reply));
   return kExitOk;
 }
 
-int restart_command(const ClientOptions& options, const std::string& id,
-                    const std::string& timeout, bool json) {
+int restart_command(const ClientOptions& options, const std::string& id, const std::string& timeout,
+                    bool json) {
   int worker = -1;
   const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), worker);
   if (id.empty() || ec != std::errc() || end != id.data() + id.size() || worker < 0 ||
       id[0] == '+') {
-    fmt::print(stderr, "corral: restart: '{}' is not a worker id (the ID column of corral status)\n",
-               id);
+    fmt::print(stderr,
+               "corral: restart: '{}' is not a worker id (the ID column of corral status)\n", id);
     return kExitUsage;
   }
   const auto wait = timeout_option("restart", timeout);

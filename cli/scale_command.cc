@@ -61,8 +61,7 @@ int scale_command(const ClientOptions& options, const std::string& target, bool 
   const bool pinned = reply->value("pinned", none) == true;
   fmt::print("{}: {} -> {} workers ({})\n", service_name(*reply, options.name),
              reply->value("previous", none).dump(), reply->value("desired", none).dump(),
-             pinned ? "pinned until 'corral scale auto'"
-                    : "not pinned: the configuration decides");
+             pinned ? "pinned until 'corral scale auto'" : "not pinned: the configuration decides");
   return kExitOk;
 }
 

@@ -98,8 +98,8 @@ std::vector<std::vector<std::string>> worker_rows(const nlohmann::json& status,
     if (rss.is_number()) totals->rss_bytes += rss.get<double>();
     if (restarts.is_number_integer()) totals->restarts += restarts.get<long long>();
     rows.push_back({text_or_dash(w.value("id", none)), text_or_dash(w.value("pid", none)),
-                    text_or_dash(w.value("state", none)),
-                    duration_text(w.value("uptime_s", none)), text_or_dash(restarts),
+                    text_or_dash(w.value("state", none)), duration_text(w.value("uptime_s", none)),
+                    text_or_dash(restarts),
                     cpu.is_number() ? fmt::format("{:.1f}%", cpu.get<double>()) : "-",
                     bytes_text(rss), duration_text(w.value("heartbeat_age_s", none)),
                     text_or_dash(w.value("last_exit", none))});
@@ -144,12 +144,12 @@ std::string status_summary(const nlohmann::json& s) {
   const nlohmann::json none;
   const long long failed = integer_or(s, "failed", 0);
   const auto flag = [&s](const char* key) { return s.value(key, nlohmann::json()) == true; };
-  return fmt::format("corral '{}' (pid {}): {}, {}/{} ready{}{}{}, up {}",
-                     text_or_dash(s.value("name", none)), text_or_dash(s.value("pid", none)),
-                     text_or_dash(s.value("state", none)), integer_or(s, "ready", 0),
-                     integer_or(s, "desired", 0), failed > 0 ? fmt::format(", {} failed", failed) : "",
-                     flag("pinned") ? ", count pinned" : "", flag("reloading") ? ", reloading" : "",
-                     duration_text(s.value("uptime_s", none)));
+  return fmt::format(
+      "corral '{}' (pid {}): {}, {}/{} ready{}{}{}, up {}", text_or_dash(s.value("name", none)),
+      text_or_dash(s.value("pid", none)), text_or_dash(s.value("state", none)),
+      integer_or(s, "ready", 0), integer_or(s, "desired", 0),
+      failed > 0 ? fmt::format(", {} failed", failed) : "", flag("pinned") ? ", count pinned" : "",
+      flag("reloading") ? ", reloading" : "", duration_text(s.value("uptime_s", none)));
 }
 
 }  // namespace corral::cli

@@ -77,7 +77,8 @@ class SignalPipe {
     }
   }
   ~SignalPipe() {
-    for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &previous_[i], nullptr);
+    for (size_t i = 0; i < std::size(kSignals); ++i)
+      ::sigaction(kSignals[i], &previous_[i], nullptr);
     for (int& fd : g_signal_pipe) {
       if (fd >= 0) ::close(fd);
       fd = -1;
@@ -89,7 +90,7 @@ class SignalPipe {
 
  private:
   static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
-  struct sigaction previous_[std::size(kSignals)] {};
+  struct sigaction previous_[std::size(kSignals)]{};
 };
 
 // The terminal's state while top draws: alternate screen, hidden cursor,
@@ -177,7 +178,8 @@ class TopView {
     const bool colour = use_colour();
     std::vector<std::string> lines = head(colour, size.columns);
     const std::string title = "recent events";
-    lines.push_back(colour ? fmt::format("\x1b[1m{}\x1b[0m", cut(title, size.columns)) : cut(title, size.columns));
+    lines.push_back(colour ? fmt::format("\x1b[1m{}\x1b[0m", cut(title, size.columns))
+                           : cut(title, size.columns));
     const size_t room = size.rows > lines.size() ? size.rows - lines.size() : 0;
     if (events_.empty() && room > 0) lines.push_back(cut("  (none yet)", size.columns));
     const size_t shown = std::min(room, events_.size());
@@ -223,13 +225,15 @@ class TopView {
     const nlohmann::json none;
     const auto flag = [this](const char* key) {
       const auto it = status_.find(key);
-      return it == status_.end() ? std::string("?") : *it == true ? std::string("yes") : std::string("no");
+      return it == status_.end() ? std::string("?")
+             : *it == true       ? std::string("yes")
+                                 : std::string("no");
     };
-    std::string second = fmt::format(
-        "desired {}, ready {}; count pinned: {}; reloading: {}   {} every {}{}",
-        text_or_dash(status_.value("desired", none)), text_or_dash(status_.value("ready", none)),
-        flag("pinned"), flag("reloading"), clock_text(), interval_text_,
-        interactive_ ? "; q quits" : "");
+    std::string second =
+        fmt::format("desired {}, ready {}; count pinned: {}; reloading: {}   {} every {}{}",
+                    text_or_dash(status_.value("desired", none)),
+                    text_or_dash(status_.value("ready", none)), flag("pinned"), flag("reloading"),
+                    clock_text(), interval_text_, interactive_ ? "; q quits" : "");
     lines.push_back(cut(second, width));
     if (!error_.empty()) lines.push_back(cut("! " + error_, width));
     lines.emplace_back();
@@ -265,7 +269,8 @@ Fetch fetch(const std::string& path, nlohmann::json* status, std::string* error)
   const auto ok = reply->body.find("ok");
   if (ok == reply->body.end() || *ok != true) {
     const auto why = reply->body.find("error");
-    *error = why != reply->body.end() && why->is_string() ? why->get<std::string>() : "status refused";
+    *error =
+        why != reply->body.end() && why->is_string() ? why->get<std::string>() : "status refused";
     return Fetch::kRefused;
   }
   *status = std::move(reply->body);
@@ -281,7 +286,8 @@ int top_command(const ClientOptions& options, const std::string& interval_text) 
     return kExitUsage;
   }
   if (*interval < kMinInterval) {
-    fmt::print(stderr, "corral: top: --interval: at least {}\n", config::format_duration(kMinInterval));
+    fmt::print(stderr, "corral: top: --interval: at least {}\n",
+               config::format_duration(kMinInterval));
     return kExitUsage;
   }
   const std::string path = client_socket_path(options.name, options.socket);
@@ -320,7 +326,8 @@ int top_command(const ClientOptions& options, const std::string& interval_text) 
       const auto deadline = Clock::now() + *interval;
       bool refresh_now = false;
       while (!quit && !refresh_now) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         if (left.count() <= 0) break;
         pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {watch_keys ? STDIN_FILENO : -1, POLLIN, 0}};
         const int ready = ::poll(fds, 2, static_cast<int>(left.count()) + 1);

@@ -96,8 +96,8 @@ std::vector<std::string> StatusDiff::update(const nlohmann::json& status) {
         return -1;
       };
       const auto no_pid = [](const Entry& e) { return !e.pid; };
-      const bool existed = std::any_of(before.begin(), before.end(),
-                                       [id](const Entry& e) { return e.id == id; });
+      const bool existed =
+          std::any_of(before.begin(), before.end(), [id](const Entry& e) { return e.id == id; });
 
       // The same process in both: at most its state changed.
       for (size_t n = 0; n < now.size(); ++n) {
@@ -124,9 +124,9 @@ std::vector<std::string> StatusDiff::update(const nlohmann::json& status) {
           events.push_back(fmt::format("worker {}: replacement pid {} {} beside pid {}", id, pid,
                                        now[n].state, last->second));
         } else if (had_pid) {
-          events.push_back(with_exit(
-              fmt::format("worker {} restarted (pid {} -> {})", id, last->second, pid),
-              now[n].last_exit));
+          events.push_back(
+              with_exit(fmt::format("worker {} restarted (pid {} -> {})", id, last->second, pid),
+                        now[n].last_exit));
           // What the old process and a backoff in between would have said.
           if (const int o = old_of([&](const Entry& e) { return e.pid == last->second; }); o >= 0) {
             old_used[o] = true;
@@ -144,11 +144,12 @@ std::vector<std::string> StatusDiff::update(const nlohmann::json& status) {
         const long long pid = *before[o].pid;
         if (const int n = new_of(no_pid); n >= 0) {
           new_used[n] = true;
-          events.push_back(fmt::format("{}; now {}",
-                                       with_exit(fmt::format("worker {} (pid {}) ended", id, pid),
-                                                 now[n].last_exit),
-                                       now[n].state));
-        } else if (std::any_of(now.begin(), now.end(), [id](const Entry& e) { return e.id == id; })) {
+          events.push_back(fmt::format(
+              "{}; now {}",
+              with_exit(fmt::format("worker {} (pid {}) ended", id, pid), now[n].last_exit),
+              now[n].state));
+        } else if (std::any_of(now.begin(), now.end(),
+                               [id](const Entry& e) { return e.id == id; })) {
           events.push_back(fmt::format("worker {}: old pid {} gone", id, pid));
         } else {
           events.push_back(fmt::format("worker {} removed (pid {})", id, pid));

@@ -87,12 +87,14 @@ std::string escaped(const std::string& text) {
 // ---- Argument checks: no supervisor needed, nothing sent. ----
 
 TEST(Cli, ScaleRefusesGarbageWithAUsageError) {
-  for (const std::string bad : {"abc", "0", "+0", "-0", "-", "+", "1.5", "-1.5", "2x", " 2", "auto2",
-                                "1e3", "99999999999"}) {
+  for (const std::string bad : {"abc", "0", "+0", "-0", "-", "+", "1.5", "-1.5", "2x", " 2",
+                                "auto2", "1e3", "99999999999"}) {
     Process scale = lone_client({"scale", bad});
     EXPECT_EQ(scale.wait_exit(), 2) << bad << ": " << scale.output();
-    EXPECT_TRUE(scale.find_line("^corral: scale: '" + escaped(bad) + "' .*give N \\(at least 1\\), "
-                                "\\+K, -K or auto", 0ms))
+    EXPECT_TRUE(scale.find_line("^corral: scale: '" + escaped(bad) +
+                                    "' .*give N \\(at least 1\\), "
+                                    "\\+K, -K or auto",
+                                0ms))
         << bad << ": " << scale.output();
   }
 }
@@ -123,7 +125,8 @@ TEST(Cli, RestartRefusesAnythingButAWorkerId) {
   for (const std::string bad : {"abc", "-1", "1.5", "+1", "0x1", "", "99999999999"}) {
     Process restart = lone_client({"restart", bad});
     EXPECT_EQ(restart.wait_exit(), 2) << bad << ": " << restart.output();
-    EXPECT_TRUE(restart.find_line("^corral: restart: '" + escaped(bad) + "' is not a worker id", 0ms))
+    EXPECT_TRUE(
+        restart.find_line("^corral: restart: '" + escaped(bad) + "' is not a worker id", 0ms))
         << bad << ": " << restart.output();
   }
   Process missing = lone_client({"restart"});
@@ -164,7 +167,8 @@ TEST(Cli, HelpAndTheUnknownVerbMessageNameTheNewVerbs) {
   }
   Process unknown = lone_client({"rescale", "2"});
   EXPECT_EQ(unknown.wait_exit(), 2);
-  EXPECT_TRUE(unknown.find_line("unknown command 'rescale' \\(.*scale, reload, restart, top\\)", 0ms))
+  EXPECT_TRUE(
+      unknown.find_line("unknown command 'rescale' \\(.*scale, reload, restart, top\\)", 0ms))
       << unknown.output();
 }
 
@@ -177,7 +181,8 @@ TEST(Cli, ScaleSetsTheCountPinsItAndAutoUnpinsIt) {
 
   Process up = s.client({"scale", "3"});
   ASSERT_EQ(up.wait_exit(), 0) << up.output();
-  EXPECT_TRUE(up.find_line("^" + s.name + R"(: 2 -> 3 workers \(pinned until 'corral scale auto'\)$)", 0ms))
+  EXPECT_TRUE(
+      up.find_line("^" + s.name + R"(: 2 -> 3 workers \(pinned until 'corral scale auto'\)$)", 0ms))
       << up.output();
   s.await_ready(3);
   EXPECT_EQ(s.status().value("pinned", false), true);

@@ -127,7 +127,7 @@ struct Service {
   Corral corral;
 };
 
-#define REQUIRE_TMUX()                                                   \
+#define REQUIRE_TMUX() \
   if (find_program("tmux").empty()) GTEST_SKIP() << "tmux is not installed"
 
 TEST(Top, ShowsTheServiceAndEachWorkerThenQuitsCleanlyOnQ) {
@@ -155,11 +155,14 @@ TEST(Top, ShowsTheServiceAndEachWorkerThenQuitsCleanlyOnQ) {
 
   // A narrower terminal: lines are cut, never wrapped.
   ASSERT_TRUE(tmux.run({"resize-window", "-t", "top", "-x", "40", "-y", "30"}));
-  EXPECT_TRUE(eventually([&] {
-    const std::string screen = tmux.screen();
-    return screen.find("HEARTBEAT") == std::string::npos &&
-           std::regex_search(screen, std::regex("(^|\n)ID +PID +STATE +UPTIME"));
-  }, 10s)) << tmux.screen();
+  EXPECT_TRUE(eventually(
+      [&] {
+        const std::string screen = tmux.screen();
+        return screen.find("HEARTBEAT") == std::string::npos &&
+               std::regex_search(screen, std::regex("(^|\n)ID +PID +STATE +UPTIME"));
+      },
+      10s))
+      << tmux.screen();
   ASSERT_TRUE(tmux.run({"resize-window", "-t", "top", "-x", "120", "-y", "40"}));
 
   tmux.key("q");
@@ -185,8 +188,8 @@ TEST(Top, ShowsARestartedWorkerAndItsNewPid) {
   ASSERT_TRUE(tmux.await_line("^1 +" + old_pid + " +ready ")) << tmux.screen();
 
   ASSERT_EQ(::kill(pids.at(1), SIGKILL), 0);
-  const auto restart = tmux.await_line("worker 1 restarted \\(pid " + old_pid +
-                                       " -> (\\d+)\\): killed by signal 9");
+  const auto restart =
+      tmux.await_line("worker 1 restarted \\(pid " + old_pid + " -> (\\d+)\\): killed by signal 9");
   ASSERT_TRUE(restart) << tmux.screen();
   const std::string new_pid = (*restart)[1];
   EXPECT_NE(new_pid, old_pid);
@@ -224,9 +227,11 @@ TEST(Top, PrintsPlainSnapshotsWhenNotOnATerminal) {
   ASSERT_EQ(pids.size(), 2u);
   Process top = s.client({"top", "--interval", "200ms"});
   for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(top.wait_for_line("^corral '" + s.name + "' \\(pid \\d+\\): running")) << top.output();
+    ASSERT_TRUE(top.wait_for_line("^corral '" + s.name + "' \\(pid \\d+\\): running"))
+        << top.output();
     ASSERT_TRUE(top.wait_for_line("^ID +PID +STATE")) << top.output();
-    ASSERT_TRUE(top.wait_for_line("^1 +" + std::to_string(pids.at(1)) + " +ready ")) << top.output();
+    ASSERT_TRUE(top.wait_for_line("^1 +" + std::to_string(pids.at(1)) + " +ready "))
+        << top.output();
   }
   ASSERT_EQ(::kill(pids.at(1), SIGKILL), 0);
   EXPECT_TRUE(top.wait_for_line("^event: \\d\\d:\\d\\d:\\d\\d worker 1 (restarted \\(pid " +
