@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -25,6 +26,8 @@ namespace {
 
 // After hang_signal, time for a core dump or a stack trace, then SIGKILL.
 constexpr std::chrono::milliseconds kHangKillGrace{2000};
+// How often shared memory is read for the readiness of a starting worker.
+constexpr std::chrono::milliseconds kReadyPoll{5};
 
 // A decision's reason opens with the exit it was fed ("exited with code 3;
 // ..."), which the log line already states: keep what follows.
@@ -68,6 +71,8 @@ Supervisor::Supervisor(config::Config config, ListenSockets sockets, int worker_
   drain_timer_.get()->data = this;
   uv_timer_init(&loop_, health_timer_.get());
   health_timer_.get()->data = this;
+  uv_timer_init(&loop_, ready_poll_.get());
+  ready_poll_.get()->data = this;
 }
 
 Supervisor::~Supervisor() {
@@ -82,6 +87,7 @@ Supervisor::~Supervisor() {
   shm_.reset();
   drain_timer_.close();
   health_timer_.close();
+  ready_poll_.close();
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
 }
@@ -493,7 +499,16 @@ void Supervisor::spawn(Slot& slot) {
     return;
   }
   proc.pid = *pid;
-  if (proc.shm_slot >= 0) shm_->set_slot_pid(proc.shm_slot, proc.pid);
+  if (proc.shm_slot >= 0) {
+    shm_->set_slot_pid(proc.shm_slot, proc.pid);
+    if (config_.worker.ready == config::ReadyMode::kNotify &&
+        uv_is_active(reinterpret_cast<uv_handle_t*>(ready_poll_.get())) == 0) {
+      uv_timer_start(
+          ready_poll_.get(),
+          [](uv_timer_t* t) { static_cast<Supervisor*>(t->data)->poll_readiness(); },
+          static_cast<uint64_t>(kReadyPoll.count()), static_cast<uint64_t>(kReadyPoll.count()));
+    }
+  }
   if (guardian_) guardian_->watch(proc.pid);
   log_->info("worker {} started (pid {})", slot.id, proc.pid);
   if (config_.worker.ready == config::ReadyMode::kStarted) {
@@ -668,6 +683,24 @@ void Supervisor::check_health() {
     HealthVerdict verdict = judge_health(health, config_.worker, now);
     if (verdict.kind != HealthVerdict::Kind::kHealthy) kill_unhealthy(slot, verdict);
   }
+}
+
+void Supervisor::poll_readiness() {
+  // A worker says "ready" through shared memory without waking us; a reload
+  // waits on each replacement's readiness, so look often while any starts,
+  // and not at all otherwise.
+  const TimePoint now = Clock::now();
+  auto waiting = [](const Slot& slot) {
+    return slot.state == WorkerState::kStarting && slot.proc && slot.proc->shm_slot >= 0 &&
+           slot.proc->kill_reason.empty();
+  };
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (waiting(*slots_[i])) read_shared_memory(*slots_[i], now);
+  }
+  // Counted afterwards: a worker found ready may have let a reload start the
+  // next replacement.
+  const bool any = std::any_of(slots_.begin(), slots_.end(), [&](const auto& s) { return waiting(*s); });
+  if (!any || config_.worker.ready != config::ReadyMode::kNotify) uv_timer_stop(ready_poll_.get());
 }
 
 void Supervisor::start_shared_memory() {

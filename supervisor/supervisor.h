@@ -127,6 +127,7 @@ class Supervisor {
   Found find_sender(pid_t pid);
   void start_health_timer();  // at start, and when a reload changes the timeouts
   void check_health();
+  void poll_readiness();
   void kill_unhealthy(Slot& slot, const HealthVerdict& verdict);
   void on_signal(int signum);
   void reap_children();
@@ -173,6 +174,7 @@ class Supervisor {
   std::vector<UvHandle<uv_signal_t>> signals_;
   UvHandle<uv_timer_t> drain_timer_;
   UvHandle<uv_timer_t> health_timer_;
+  UvHandle<uv_timer_t> ready_poll_;  // shared memory, often, while a worker starts
   std::unique_ptr<NotifySocket> notify_;
   std::optional<ipc::ShmSegment> shm_;  // absent if it could not be created
   std::vector<bool> shm_slot_used_;
