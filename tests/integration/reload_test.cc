@@ -1,10 +1,14 @@
 // Rolling reload, restart of one worker, and scaling, on a live corral with
 // real workers, under load where it matters: no request may fail.
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -95,6 +99,36 @@ class Service {
   std::string file_;
   Corral corral_;
 };
+
+UniqueFd connect_unix_socket(const std::string& path) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return UniqueFd();
+  return fd;
+}
+
+// Reads until `n` lines came, EOF, or the timeout.
+std::vector<std::string> read_lines(const UniqueFd& fd, size_t n, Millis timeout) {
+  std::string data;
+  std::vector<std::string> lines;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (lines.size() < n) {
+    const auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fd.get(), POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    char buffer[8192];
+    const ssize_t got = ::recv(fd.get(), buffer, sizeof buffer, 0);
+    if (got <= 0) break;
+    data.append(buffer, static_cast<size_t>(got));
+    for (size_t nl; (nl = data.find('\n')) != std::string::npos;) {
+      lines.push_back(data.substr(0, nl));
+      data.erase(0, nl + 1);
+    }
+  }
+  return lines;
+}
 
 void expect_no_failures(const LoadResult& r) {
   EXPECT_EQ(r.failed, 0) << "first failures: " << ::testing::PrintToString(r.failures);
@@ -246,6 +280,36 @@ TEST(Reload, ASecondReloadWhileOneRunsIsRefused) {
   first.join();
   EXPECT_EQ(second["ok"], false);
   EXPECT_THAT(second.value("error", ""), HasSubstr("a reload is under way"));
+}
+
+TEST(Reload, AClientThatHangsUpMidReloadCostsNothing) {
+  Options o;
+  o.ready = "delay:300ms";
+  Service s(o);
+  {
+    // Ask, and go away without waiting for the answer.
+    auto gone = admin_call(s.socket(), {{"cmd", "reload"}}, 50ms);
+    EXPECT_FALSE(gone.has_value());
+  }
+  ASSERT_TRUE(s.log().wait_for_line(R"(reload complete: 2 workers replaced)"));
+  s.await_serving(2);
+  EXPECT_EQ(s.call({{"cmd", "version"}})["ok"], true);
+}
+
+TEST(Reload, RequestsBehindAReloadOnTheSameConnectionAreAnsweredInOrder) {
+  Options o;
+  o.ready = "delay:200ms";
+  Service s(o);
+  auto fd = connect_unix_socket(s.socket());
+  ASSERT_TRUE(fd);
+  const std::string both = "{\"cmd\":\"reload\"}\n{\"cmd\":\"status\"}\n";
+  ASSERT_EQ(::send(fd.get(), both.data(), both.size(), MSG_NOSIGNAL), static_cast<ssize_t>(both.size()));
+  const auto lines = read_lines(fd, 2, 20s);
+  ASSERT_EQ(lines.size(), 2u);
+  const json first = json::parse(lines[0]);
+  const json second = json::parse(lines[1]);
+  EXPECT_EQ(first["replaced"], 2) << lines[0];
+  EXPECT_EQ(second["reloading"], false) << "status was answered after the reload: " << lines[1];
 }
 
 TEST(Restart, ReplacesOnlyThatWorker) {
