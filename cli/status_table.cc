@@ -149,7 +149,8 @@ std::string status_summary(const nlohmann::json& s) {
       text_or_dash(s.value("pid", none)), text_or_dash(s.value("state", none)),
       integer_or(s, "ready", 0), integer_or(s, "desired", 0),
       failed > 0 ? fmt::format(", {} failed", failed) : "", flag("pinned") ? ", count pinned" : "",
-      flag("reloading") ? ", reloading" : "", duration_text(s.value("uptime_s", none)));
+      flag("reloading") && s.value("state", none) != "reloading" ? ", reloading" : "",
+      duration_text(s.value("uptime_s", none)));
 }
 
 }  // namespace corral::cli

@@ -168,7 +168,7 @@ class TopView {
     status_ = status;
     error_.clear();
   }
-  void on_error(std::string message) { error_ = std::move(message); }
+  void on_error(const std::string& message) { error_ = text_or_dash(message); }
 
   // The whole screen, drawn over the previous one without clearing it first
   // (no flicker): each line ends by erasing the rest of itself, and the

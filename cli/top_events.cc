@@ -21,6 +21,8 @@ bool flag_field(const nlohmann::json& object, const char* key) {
   return it != object.end() && *it == true;
 }
 
+bool leaving(const StatusDiff::Entry& e) { return e.state == "draining" || e.state == "stopping"; }
+
 std::string with_exit(const std::string& text, const std::string& last_exit) {
   return last_exit.empty() ? text : fmt::format("{}: {}", text, last_exit);
 }
@@ -39,6 +41,8 @@ std::vector<StatusDiff::Entry> StatusDiff::entries_of(const nlohmann::json& stat
     e.id = *id;
     e.pid = integer_field(w, "pid");
     e.state = text_or_dash(w.value("state", nlohmann::json()));
+    const auto uptime = w.value("uptime_s", nlohmann::json());
+    if (uptime.is_number()) e.uptime_s = uptime.get<double>();
     const auto last_exit = w.value("last_exit", nlohmann::json());
     if (last_exit.is_string()) e.last_exit = text_or_dash(last_exit);
     entries.push_back(std::move(e));
@@ -51,7 +55,7 @@ StatusDiff::Service StatusDiff::service_of(const nlohmann::json& status) {
   s.state = text_or_dash(status.value("state", nlohmann::json()));
   s.desired = integer_field(status, "desired").value_or(-1);
   s.pinned = flag_field(status, "pinned");
-  s.reloading = flag_field(status, "reloading");
+  s.reloading = flag_field(status, "reloading") || s.state == "reloading";
   return s;
 }
 
@@ -62,7 +66,11 @@ std::vector<std::string> StatusDiff::update(const nlohmann::json& status) {
 
   if (previous_) {
     const Service& was = service_;
-    if (was.state != service.state) {
+    // A state of "reloading" says what the reloading flag says.
+    const auto plain = [](const std::string& state) {
+      return state == "reloading" ? std::string("running") : state;
+    };
+    if (plain(was.state) != plain(service.state)) {
       events.push_back(fmt::format("corral: {} -> {}", was.state, service.state));
     }
     if (was.desired != service.desired && was.desired >= 0 && service.desired >= 0) {
@@ -148,9 +156,15 @@ std::vector<std::string> StatusDiff::update(const nlohmann::json& status) {
               "{}; now {}",
               with_exit(fmt::format("worker {} (pid {}) ended", id, pid), now[n].last_exit),
               now[n].state));
+        } else if (const auto other = std::find_if(
+                       now.begin(), now.end(),
+                       [id](const Entry& e) { return e.id == id && e.pid && !leaving(e); });
+                   other != now.end()) {
+          events.push_back(
+              fmt::format("worker {}: pid {} gone, pid {} serves", id, pid, *other->pid));
         } else if (std::any_of(now.begin(), now.end(),
                                [id](const Entry& e) { return e.id == id; })) {
-          events.push_back(fmt::format("worker {}: old pid {} gone", id, pid));
+          events.push_back(fmt::format("worker {}: pid {} gone", id, pid));
         } else {
           events.push_back(fmt::format("worker {} removed (pid {})", id, pid));
         }
@@ -178,16 +192,16 @@ std::vector<std::string> StatusDiff::update(const nlohmann::json& status) {
     }
   }
 
-  // Remember each id's current process: the one not on its way out.
+  // Remember each id's current process: the youngest one not on its way
+  // out (during a replacement, the new one), else the youngest.
+  std::map<long long, const Entry*> current;
   for (const auto& e : now) {
     if (!e.pid) continue;
-    const bool leaving = e.state == "draining" || e.state == "stopping";
-    const bool other_staying = std::any_of(now.begin(), now.end(), [&](const Entry& x) {
-      return x.id == e.id && x.pid && x.pid != e.pid && x.state != "draining" &&
-             x.state != "stopping";
-    });
-    if (!leaving || !other_staying) last_pid_[e.id] = *e.pid;
+    const Entry*& best = current[e.id];
+    const auto rank = [](const Entry& x) { return std::pair(leaving(x), x.uptime_s); };
+    if (best == nullptr || rank(e) < rank(*best)) best = &e;
   }
+  for (const auto& [id, e] : current) last_pid_[id] = *e->pid;
   previous_ = std::move(now);
   service_ = service;
   return events;

@@ -22,13 +22,15 @@ class StatusDiff {
   // replacement during a reload).
   std::vector<std::string> update(const nlohmann::json& status);
 
- private:
   struct Entry {
     long long id = -1;
     std::optional<long long> pid;  // none in backoff, failed, stopped
     std::string state;
-    std::string last_exit;  // "" when none
+    std::string last_exit;    // "" when none
+    double uptime_s = 1e300;  // unknown: the oldest
   };
+
+ private:
   struct Service {
     std::string state;
     long long desired = -1;
