@@ -9,6 +9,8 @@ Subcommands (each prints JSON lines on stdout unless said otherwise):
                                how one wrk run's load spread over the workers
   crash [--kills N] [--interval S] LABEL:PID:PORT[:LOG]...
                                kill -9 each supervisor's only worker, time the recovery
+  reload-record --label --mode --round --wrk FILE --reloads FILE [--log F --log-skip N --done-pattern P]
+                               one wrk run under reloads (bench/failures.lua) -> one line
   idle --secs S --round R L=PID...   RSS and CPU of supervisor processes while idle
   parse-time --label --round FILE    /usr/bin/time -v output -> max RSS
   report --results DIR --out FILE    docs/benchmarks.md from the results
@@ -337,6 +339,46 @@ def cmd_crash(a):
             emit(kill_and_probe(label, sup, port, logfile, rnd, a.timeout))
             time.sleep(gap)
     return 0
+
+
+# ---------------------------------------------------------------- reload
+def cmd_reload_record(a):
+    """One wrk run under reloads -> one line: bench/failures.lua's counts from
+    the wrk output, and the reloads the loop made (one JSON line each: start,
+    end, exit status). With --log/--done-pattern, completed reloads are also
+    counted from a log (Node cluster: the SIGHUP returns at once)."""
+    with open(a.wrk, errors="replace") as fh:
+        text = fh.read()
+    counts = None
+    for line in text.splitlines():
+        if line.startswith("{") and '"requests"' in line:
+            counts = json.loads(line)
+    rec = {"label": a.label, "mode": a.mode, "round": a.round}
+    if counts is None:
+        rec["error"] = "no counts from wrk"
+        rec["raw"] = text[-500:]
+    else:
+        sock = counts["connect"] + counts["read"] + counts["write"] + counts["timeout"]
+        rec.update({"requests": counts["requests"],
+                    "rps": round(counts["requests"] / (counts["duration_us"] / 1e6), 1)
+                    if counts["duration_us"] else None,
+                    "connect": counts["connect"], "read": counts["read"],
+                    "write": counts["write"], "timeout": counts["timeout"],
+                    "non_2xx": counts["status"], "socket_errors": sock,
+                    "failed": sock + counts["status"]})
+    with open(a.reloads) as fh:
+        calls = [json.loads(l) for l in fh if l.strip()]
+    rec["reloads"] = sum(1 for c in calls if c["rc"] == 0)
+    rec["reload_errors"] = sum(1 for c in calls if c["rc"] != 0)
+    rec["reload_secs"] = med([c["end"] - c["start"] for c in calls if c["rc"] == 0])
+    if a.log:
+        with open(a.log, "rb") as fh:
+            fh.seek(a.log_skip)
+            lines = fh.read().decode(errors="replace").splitlines()
+        rec["signals"] = rec["reloads"]
+        rec["reloads"] = sum(1 for l in lines if a.done_pattern in l)
+        rec["reload_errors"] = sum(1 for l in lines if "aborted" in l)
+    emit(rec)
 
 
 # ---------------------------------------------------------------- footprint
@@ -789,6 +831,12 @@ def main():
     s.add_argument("--interval", type=float, default=6.0)
     s.add_argument("--timeout", type=float, default=0.05)
     s.add_argument("targets", nargs="+")
+    s = sub.add_parser("reload-record")
+    for k in ("--label", "--mode", "--wrk", "--reloads"):
+        s.add_argument(k, required=True)
+    s.add_argument("--round", type=int, required=True)
+    s.add_argument("--log"); s.add_argument("--log-skip", type=int, default=0)
+    s.add_argument("--done-pattern", default="")
     s = sub.add_parser("idle")
     s.add_argument("--secs", type=float, default=10)
     s.add_argument("--round", type=int, required=True)
