@@ -268,6 +268,31 @@ TEST(Cli, ReloadReplacesEveryWorker) {
   }
 }
 
+TEST(Cli, ReloadRefusedForAnInvalidConfigurationSaysWhyAndExits1) {
+  TempDir dir;
+  const std::string config = "[worker]\ncommand = [\"" + example_server() +
+                             "\", \"--fd\", \"{fd:http}\"]\ncount = 2\n\n[[socket]]\n"
+                             "name = \"http\"\nlisten = \"127.0.0.1:0\"\n";
+  const std::string file = dir.write("web.toml", config);
+  const std::string name = unique_name();
+  Corral corral({"run", "-c", file, "--name", name});
+  const auto client = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), corral_binary());
+    args.insert(args.end(), {"--name", name});
+    return Process(args, {"XDG_RUNTIME_DIR=" + corral.process.runtime_dir()});
+  };
+  ASSERT_TRUE(eventually([&] { return client({"status"}).wait_exit() == 0; }, 20s));
+
+  dir.write("web.toml", config + "\n[restart]\npolicy = \"always\"\nmax_restart = 3\n");
+  Process reload = client({"reload"});
+  EXPECT_EQ(reload.wait_exit(60s), 1) << reload.output();
+  EXPECT_TRUE(reload.find_line("^corral: reload: .*invalid", 0ms)) << reload.output();
+  EXPECT_TRUE(reload.find_line("web.toml:\\d+:\\d+: .*max_restart", 0ms)) << reload.output();
+  Process status = client({"status"});
+  EXPECT_EQ(status.wait_exit(), 0) << status.output();
+  EXPECT_EQ(status.count_lines(R"(^[01] +\d+ +ready +\S+ +0 )"), 2) << status.output();
+}
+
 TEST(Cli, ReloadAndRestartJsonPrintTheReplyObject) {
   Service s(2);
   s.await_ready(2);
