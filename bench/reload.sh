@@ -51,10 +51,10 @@ node examples/node/cluster.js ${port[cluster]} 2 &
 $CORRAL run -c cpp.toml &
 # each run: the load, and meanwhile a reload every ${interval} s after the previous one returned
 wrk -t2 -c64 -d$dur -s bench/failures.lua [-H 'Connection: close'] http://127.0.0.1:PORT/
-while sleep $interval; do $CORRAL reload --name bench-reload; done          # corral + Node
-while sleep $interval; do PM2_HOME=... $PM2 reload hello; done              # PM2
-while sleep $interval; do kill -HUP CLUSTER_PRIMARY_PID; done                # Node cluster
-while sleep $interval; do $CORRAL reload --name bench-reload-cpp; done      # corral + C++
+while sleep $interval; do $CORRAL reload --name bench-reload; done  # corral + Node
+while sleep $interval; do PM2_HOME=... $PM2 reload hello; done  # PM2
+while sleep $interval; do kill -HUP CLUSTER_PRIMARY_PID; done  # Node cluster
+while sleep $interval; do $CORRAL reload --name bench-reload-cpp; done  # corral + C++
 CMDS
 
 declare -A reload
