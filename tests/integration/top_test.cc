@@ -44,8 +44,22 @@ class Tmux {
     if (code != 0) return std::nullopt;
     return p.output();
   }
-  // Types `text` literally, then Enter.
+  // Waits for the shell's prompt on the last line, then types `text`
+  // literally and Enter (typed earlier, the terminal's echo of it and the
+  // shell's own output would interleave).
   void type_line(const std::string& text) const {
+    const bool prompt = eventually(
+        [&] {
+          std::string screen_text = screen();
+          while (!screen_text.empty() &&
+                 (screen_text.back() == '\n' || screen_text.back() == ' ')) {
+            screen_text.pop_back();
+          }
+          const size_t last_line = screen_text.rfind('\n');
+          return screen_text.substr(last_line == std::string::npos ? 0 : last_line + 1) == "$";
+        },
+        10s);
+    EXPECT_TRUE(prompt) << "no shell prompt: " << screen();
     run({"send-keys", "-t", "top", "-l", text});
     run({"send-keys", "-t", "top", "Enter"});
   }
