@@ -31,6 +31,7 @@ std::string with_exit(const std::string& text, const std::string& last_exit) {
 
 std::vector<StatusDiff::Entry> StatusDiff::entries_of(const nlohmann::json& status) {
   std::vector<Entry> entries;
+  if (!status.is_object()) return entries;
   const auto workers = status.find("workers");
   if (workers == status.end() || !workers->is_array()) return entries;
   for (const auto& w : *workers) {
@@ -52,6 +53,7 @@ std::vector<StatusDiff::Entry> StatusDiff::entries_of(const nlohmann::json& stat
 
 StatusDiff::Service StatusDiff::service_of(const nlohmann::json& status) {
   Service s;
+  if (!status.is_object()) return s;
   s.state = text_or_dash(status.value("state", nlohmann::json()));
   s.desired = integer_field(status, "desired").value_or(-1);
   s.pinned = flag_field(status, "pinned");
