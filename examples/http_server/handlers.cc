@@ -45,7 +45,8 @@ Outcome Handlers::handle(const Request& r, ConnectionHeader conn, std::string& o
     responses_.append_hello(out, conn, head);
     return {};
   }
-  if (p != "/" && p != "/slow" && p != "/info" && p != "/crash" && p != "/exit" && p != "/burn") {
+  if (p != "/" && p != "/slow" && p != "/info" && p != "/crash" && p != "/exit" && p != "/burn" &&
+      p != "/grow") {
     responses_.append(out, 404, "text/plain", "not found\n", conn, head);
     return {};
   }
@@ -69,6 +70,20 @@ Outcome Handlers::handle(const Request& r, ConnectionHeader conn, std::string& o
     if (!ms) return bad_query();
     burn(*ms);
     responses_.append(out, 200, "text/plain", "burned " + std::to_string(*ms) + " ms\n", conn, head);
+    return {};
+  }
+  if (p == "/grow") {
+    // Memory that stays: a leak on purpose, for memory-limit tests.
+    auto mb = query_int(r.query, "mb", kDefaultGrowMb, kMaxGrowMb);
+    if (!mb) return bad_query();
+    if (grown_bytes_ + static_cast<size_t>(*mb << 20) > static_cast<size_t>(kMaxGrownMb) << 20) {
+      responses_.append(out, 507, "text/plain", "grown too much already\n", conn, head);
+      return {};
+    }
+    grown_.emplace_back(static_cast<size_t>(*mb << 20), '\1');  // touched: resident
+    grown_bytes_ += static_cast<size_t>(*mb << 20);
+    responses_.append(out, 200, "text/plain",
+                      "holding " + std::to_string(grown_bytes_ >> 20) + " MiB\n", conn, head);
     return {};
   }
   if (p == "/info") {

@@ -36,8 +36,10 @@ class Handlers {
   void append_slow_reply(std::string& out, int64_t ms, ConnectionHeader conn, bool head_only) const;
 
   // GET /   GET /slow?ms=N   GET /info   GET /crash   GET /exit?code=N   GET /burn?ms=N
+  // GET /grow?mb=N (keeps N more MiB resident until exit)
   static constexpr int64_t kDefaultSlowMs = 1000, kMaxSlowMs = 600'000;
   static constexpr int64_t kDefaultBurnMs = 100, kMaxBurnMs = 60'000;
+  static constexpr int64_t kDefaultGrowMb = 16, kMaxGrowMb = 1024, kMaxGrownMb = 4096;
 
  private:
   const Responses& responses_;
@@ -45,6 +47,9 @@ class Handlers {
   std::function<std::map<int, std::string>()> own_fds_;
   std::function<int()> listen_fd_;
   std::function<std::optional<SupervisorLink::Status>()> corral_;
+  // What GET /grow holds.
+  mutable std::vector<std::string> grown_;
+  mutable size_t grown_bytes_ = 0;
 };
 
 }  // namespace example
