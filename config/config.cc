@@ -62,6 +62,32 @@ const char* to_string(OutputMode m) {
   return "?";
 }
 
+const char* to_string(AutoscaleRule::Metric m) {
+  switch (m) {
+    case AutoscaleRule::Metric::kCpu:
+      return "cpu";
+    case AutoscaleRule::Metric::kMemory:
+      return "memory";
+    case AutoscaleRule::Metric::kInflight:
+      return "inflight";
+    case AutoscaleRule::Metric::kRps:
+      return "rps";
+  }
+  return "?";
+}
+
+const char* to_string(AutoscaleRule::Direction d) {
+  return d == AutoscaleRule::Direction::kAbove ? "above" : "below";
+}
+
+Duration default_hold(AutoscaleRule::Direction d) {
+  return d == AutoscaleRule::Direction::kAbove ? Duration{15'000} : Duration{300'000};
+}
+
+Duration default_cooldown(AutoscaleRule::Direction d) {
+  return d == AutoscaleRule::Direction::kAbove ? Duration{30'000} : Duration{120'000};
+}
+
 std::optional<RestartPolicy> parse_restart_policy(std::string_view text) {
   for (auto p : {RestartPolicy::kAlways, RestartPolicy::kOnFailure, RestartPolicy::kNever}) {
     if (text == to_string(p)) return p;
@@ -78,6 +104,14 @@ std::optional<SocketMode> parse_socket_mode(std::string_view text) {
 
 std::optional<OutputMode> parse_output_mode(std::string_view text) {
   for (auto m : {OutputMode::kCapture, OutputMode::kInherit}) {
+    if (text == to_string(m)) return m;
+  }
+  return std::nullopt;
+}
+
+std::optional<AutoscaleRule::Metric> parse_metric(std::string_view text) {
+  using M = AutoscaleRule::Metric;
+  for (auto m : {M::kCpu, M::kMemory, M::kInflight, M::kRps}) {
     if (text == to_string(m)) return m;
   }
   return std::nullopt;

@@ -52,6 +52,10 @@ struct WorkerConfig {
   Duration heartbeat_timeout{0};
   int hang_signal = 6;  // SIGABRT, as gunicorn: a core dump or a stack trace
   OutputMode output = OutputMode::kCapture;
+  // A worker whose resident memory (RSS, its own children included) exceeds
+  // this many bytes is replaced gracefully; nullopt = no limit. At least
+  // kMinMaxMemory when set.
+  std::optional<uint64_t> max_memory;
 
   bool operator==(const WorkerConfig&) const = default;
 };
@@ -73,6 +77,47 @@ struct ReloadConfig {
   bool operator==(const ReloadConfig&) const = default;
 };
 
+// One [[autoscale.rule]]: "when `metric` stays above (below) `threshold`
+// for `hold`, add (remove) `step` workers, then wait `cooldown`". The
+// semantics are supervisor/autoscale_policy.h's.
+struct AutoscaleRule {
+  enum class Metric {
+    kCpu,       // average % of one core per serving worker (may exceed 100)
+    kMemory,    // average RSS per serving worker, its children included, bytes
+    kInflight,  // average in-flight requests per worker (library figures)
+    kRps,       // average requests per second per worker (library figures)
+  };
+  enum class Direction { kAbove, kBelow };  // kAbove adds workers, kBelow removes
+
+  Metric metric = Metric::kCpu;
+  Direction direction = Direction::kAbove;
+  double threshold = 0;   // in the metric's unit (memory: bytes); finite, >= 0
+  Duration hold{15'000};  // `for`: how long the condition must hold
+  int step = 1;           // `add` or `remove`: 1..kMaxWorkers
+  Duration cooldown{30'000};
+
+  bool operator==(const AutoscaleRule&) const = default;
+};
+
+// The defaults of `for` and `cooldown` depend on the direction, after the
+// reasoning of Kubernetes' HPA: up quickly, down slowly.
+Duration default_hold(AutoscaleRule::Direction direction);      // 15s above, 5m below
+Duration default_cooldown(AutoscaleRule::Direction direction);  // 30s above, 2m below
+
+// The smallest sampling interval: /proc is read for every worker each time.
+inline constexpr Duration kMinAutoscaleInterval{100};
+// The smallest [worker] max_memory: below this, no real program fits.
+inline constexpr uint64_t kMinMaxMemory = 1024 * 1024;
+
+struct AutoscaleConfig {
+  int min = 1;             // 1..kMaxWorkers
+  std::optional<int> max;  // min..kMaxWorkers; nullopt = one per CPU
+  Duration interval{5'000};
+  std::vector<AutoscaleRule> rules;  // at least one, in file order
+
+  bool operator==(const AutoscaleConfig&) const = default;
+};
+
 struct AdminConfig {
   std::string socket;  // empty: <runtime dir>/NAME.sock (docs/admin-protocol.md)
 
@@ -86,6 +131,9 @@ struct Config {
   RestartConfig restart;
   std::vector<SocketConfig> sockets;
   ReloadConfig reload;
+  // Present when the file has an [autoscale] table (or [[autoscale.rule]]
+  // entries); then [worker] count is only the starting count.
+  std::optional<AutoscaleConfig> autoscale;
   AdminConfig admin;
 
   bool operator==(const Config&) const = default;
@@ -97,11 +145,14 @@ const char* to_string(RestartPolicy);
 const char* to_string(SocketMode);
 const char* to_string(ReadyMode);
 const char* to_string(OutputMode);
+const char* to_string(AutoscaleRule::Metric);     // "cpu", "memory", "inflight", "rps"
+const char* to_string(AutoscaleRule::Direction);  // "above", "below"
 
 // The reverse of to_string; nullopt for any other text.
 std::optional<RestartPolicy> parse_restart_policy(std::string_view text);
 std::optional<SocketMode> parse_socket_mode(std::string_view text);
 std::optional<OutputMode> parse_output_mode(std::string_view text);
+std::optional<AutoscaleRule::Metric> parse_metric(std::string_view text);
 
 // Names users choose: the service name becomes part of file and shared
 // memory names, a socket name part of {fd:NAME} and LISTEN_FDNAMES.

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -19,6 +21,7 @@
 #include "base/unique_fd.h"
 #include "config/duration.h"
 #include "config/signals.h"
+#include "config/suggest.h"
 #include "config/toml_reader.h"
 
 namespace corral::config {
@@ -31,19 +34,22 @@ constexpr int kMaxBacklog = 65535;
 constexpr int kMaxRestartsLimit = 10'000;
 
 // The schema. Unsupported keys are those DESIGN.md lists for later versions.
-constexpr std::array kRootKeys = {"name"sv,   "worker"sv, "restart"sv,
-                                  "socket"sv, "reload"sv, "admin"sv};
-constexpr std::array kRootUnsupported = {"autoscale"sv, "metrics"sv};
-constexpr std::array kWorkerKeys = {"command"sv, "count"sv,         "cwd"sv,
-                                    "env"sv,     "stop_signal"sv,   "drain_timeout"sv,
-                                    "ready"sv,   "ready_timeout"sv, "output"sv,
-                                    "heartbeat_timeout"sv, "hang_signal"sv};
-constexpr std::array kWorkerUnsupported = {"user"sv, "max_memory"sv};
+constexpr std::array kRootKeys = {"name"sv,   "worker"sv, "restart"sv,  "socket"sv,
+                                  "reload"sv, "admin"sv,  "autoscale"sv};
+constexpr std::array kRootUnsupported = {"metrics"sv};
+constexpr std::array kWorkerKeys = {
+    "command"sv,       "count"sv,     "cwd"sv,           "env"sv,    "stop_signal"sv,
+    "drain_timeout"sv, "ready"sv,     "ready_timeout"sv, "output"sv, "heartbeat_timeout"sv,
+    "hang_signal"sv,   "max_memory"sv};
+constexpr std::array kWorkerUnsupported = {"user"sv};
 constexpr std::array kRestartKeys = {"policy"sv,     "backoff_initial"sv, "backoff_max"sv,
                                      "min_uptime"sv, "max_restarts"sv,    "window"sv};
 constexpr std::array kSocketKeys = {"name"sv, "listen"sv, "mode"sv, "backlog"sv};
 constexpr std::array kAdminKeys = {"socket"sv};
 constexpr std::array kReloadKeys = {"batch"sv};
+constexpr std::array kAutoscaleKeys = {"min"sv, "max"sv, "interval"sv, "rule"sv};
+constexpr std::array kRuleKeys = {"metric"sv, "above"sv,  "below"sv,   "for"sv,
+                                  "add"sv,    "remove"sv, "cooldown"sv};
 constexpr std::array<std::string_view, 0> kNone = {};
 
 constexpr Section kRoot = {"", kRootKeys, kRootUnsupported};
@@ -52,9 +58,11 @@ constexpr Section kRestart = {"[restart]", kRestartKeys, kNone};
 constexpr Section kSocket = {"[[socket]]", kSocketKeys, kNone};
 constexpr Section kAdmin = {"[admin]", kAdminKeys, kNone};
 constexpr Section kReload = {"[reload]", kReloadKeys, kNone};
+constexpr Section kAutoscale = {"[autoscale]", kAutoscaleKeys, kNone};
+constexpr Section kRule = {"[[autoscale.rule]]", kRuleKeys, kNone};
 
-constexpr std::array<const Section*, 6> kAllSections = {&kRoot,   &kWorker, &kRestart,
-                                                        &kSocket, &kAdmin,  &kReload};
+constexpr std::array<const Section*, 8> kAllSections = {&kRoot,  &kWorker, &kRestart,   &kSocket,
+                                                        &kAdmin, &kReload, &kAutoscale, &kRule};
 
 void read_command(TableReader& r, WorkerConfig& w) {
   const toml::node* node = r.table().get("command");
@@ -201,6 +209,35 @@ void read_ready(TableReader& r, WorkerConfig& w) {
   }
 }
 
+// A size string ("512MiB"); nullopt after reporting a bad one. Bare numbers
+// are refused as for durations: units are never guessed.
+std::optional<uint64_t> read_size(TableReader& r, const toml::node& node, std::string_view key) {
+  const auto* s = node.as_string();
+  if (s == nullptr) {
+    r.wrong_type(node, key, "a size string like \"512MiB\"");
+    return std::nullopt;
+  }
+  auto bytes = parse_size(s->get());
+  if (!bytes) {
+    r.fail(node, fmt::format("{}: {}", r.what(key), bytes.error().message));
+    return std::nullopt;
+  }
+  return *bytes;
+}
+
+void read_max_memory(TableReader& r, WorkerConfig& w) {
+  const toml::node* node = r.table().get("max_memory");
+  if (node == nullptr) return;
+  const auto bytes = read_size(r, *node, "max_memory");
+  if (!bytes) return;
+  if (*bytes < kMinMaxMemory) {
+    r.fail(*node, fmt::format("[worker] max_memory must be at least {}, not {}",
+                              format_size(kMinMaxMemory), format_size(*bytes)));
+    return;
+  }
+  w.max_memory = *bytes;
+}
+
 void read_worker(TableReader& r, WorkerConfig& w) {
   r.check_keys(kAllSections);
   read_command(r, w);
@@ -217,6 +254,7 @@ void read_worker(TableReader& r, WorkerConfig& w) {
           r.read_choice<OutputMode>("output", "\"capture\" or \"inherit\"", parse_output_mode)) {
     w.output = *o;
   }
+  read_max_memory(r, w);
 }
 
 void read_restart(TableReader& r, RestartConfig& c) {
@@ -323,6 +361,202 @@ void read_sockets(Diagnostics& diag, const toml::node& node, std::vector<SocketC
   }
 }
 
+// --- [autoscale] -----------------------------------------------------------
+
+using Metric = AutoscaleRule::Metric;
+using Direction = AutoscaleRule::Direction;
+
+void read_metric(TableReader& r, AutoscaleRule& rule, bool& ok) {
+  const toml::node* node = r.table().get("metric");
+  if (node == nullptr) {
+    r.fail(r.table(),
+           "[[autoscale.rule]] needs a metric: \"cpu\", \"memory\", \"inflight\" "
+           "or \"rps\"");
+    ok = false;
+    return;
+  }
+  constexpr std::string_view kChoices = "\"cpu\", \"memory\", \"inflight\" or \"rps\"";
+  const auto* s = node->as_string();
+  if (s == nullptr) {
+    r.wrong_type(*node, "metric", kChoices);
+    ok = false;
+    return;
+  }
+  if (auto m = parse_metric(s->get())) {
+    rule.metric = *m;
+    return;
+  }
+  constexpr std::array kNames = {"cpu"sv, "memory"sv, "inflight"sv, "rps"sv};
+  std::string message =
+      fmt::format("{} must be {}, not {}", r.what("metric"), kChoices, describe(*node));
+  if (auto near = closest_match(s->get(), kNames)) {
+    message += fmt::format("; did you mean \"{}\"?", *near);
+  }
+  r.fail(*node, std::move(message));
+  ok = false;
+}
+
+// The threshold of `above` or `below` in the metric's unit: a size string
+// for memory; a number for the others, or for cpu also "75%".
+std::optional<double> read_threshold(TableReader& r, const toml::node& node, std::string_view key,
+                                     Metric metric) {
+  if (metric == Metric::kMemory) {
+    const auto bytes = read_size(r, node, key);
+    if (!bytes) return std::nullopt;
+    return static_cast<double>(*bytes);
+  }
+  std::optional<double> value;
+  if (const auto* i = node.as_integer()) {
+    value = static_cast<double>(i->get());
+  } else if (const auto* f = node.as_floating_point()) {
+    value = f->get();
+  } else if (const auto* s = node.as_string(); s != nullptr && metric == Metric::kCpu &&
+                                               s->get().size() > 1 && s->get().back() == '%') {
+    // "75%": the metric's own unit, read as the number before the sign.
+    const std::string_view text = std::string_view(s->get()).substr(0, s->get().size() - 1);
+    double v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec == std::errc() && end == text.data() + text.size()) value = v;
+  }
+  if (!value) {
+    r.wrong_type(node, key,
+                 metric == Metric::kCpu
+                     ? "a number (percent of one core, e.g. 75)"
+                     : fmt::format("a number ({})", metric == Metric::kRps
+                                                        ? "requests per second per worker"
+                                                        : "in-flight requests per worker"));
+    return std::nullopt;
+  }
+  if (!std::isfinite(*value) || *value < 0) {
+    r.fail(node,
+           fmt::format("{} must be a number of at least 0, not {}", r.what(key), describe(node)));
+    return std::nullopt;
+  }
+  return value;
+}
+
+// Reads one [[autoscale.rule]]; false if it had errors.
+bool read_rule(TableReader& r, AutoscaleRule& rule) {
+  r.check_keys(kAllSections);
+  bool ok = true;
+  read_metric(r, rule, ok);
+
+  const toml::node* above = r.table().get("above");
+  const toml::node* below = r.table().get("below");
+  if (above != nullptr && below != nullptr) {
+    r.fail(*below,
+           "[[autoscale.rule]] has both above and below; a rule scales one way: write "
+           "one rule for each");
+    ok = false;
+  } else if (above == nullptr && below == nullptr) {
+    r.fail(r.table(), fmt::format("[[autoscale.rule]] {} needs a threshold: above = ... (adds "
+                                  "workers) or below = ... (removes them)",
+                                  ok ? to_string(rule.metric) : "rule"));
+    ok = false;
+  } else {
+    rule.direction = above != nullptr ? Direction::kAbove : Direction::kBelow;
+    const toml::node& node = above != nullptr ? *above : *below;
+    const char* key = to_string(rule.direction);
+    if (!ok) {
+      // Without a metric the threshold's unit is unknown; it is judged once
+      // the metric is fixed.
+    } else if (auto t = read_threshold(r, node, key, rule.metric)) {
+      rule.threshold = *t;
+      if (rule.direction == Direction::kBelow && rule.threshold == 0) {
+        r.fail(node, "[[autoscale.rule]] below must be greater than 0: nothing is below 0");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+  }
+
+  rule.hold = default_hold(rule.direction);
+  rule.cooldown = default_cooldown(rule.direction);
+  if (auto d = r.read_duration("for")) {
+    rule.hold = *d;
+  } else if (r.table().get("for") != nullptr) {
+    ok = false;
+  }
+  if (auto d = r.read_duration("cooldown")) {
+    rule.cooldown = *d;
+  } else if (r.table().get("cooldown") != nullptr) {
+    ok = false;
+  }
+
+  const bool up = rule.direction == Direction::kAbove;
+  const char* step_key = up ? "add" : "remove";
+  const char* wrong_key = up ? "remove" : "add";
+  if (const toml::node* wrong = r.table().get(wrong_key);
+      wrong != nullptr && (above != nullptr) != (below != nullptr)) {
+    r.fail(*wrong, fmt::format("[[autoscale.rule]] {} is for a{} rule; this {} rule {} workers "
+                               "with {} = N",
+                               wrong_key, up ? " below" : "n above", to_string(rule.direction),
+                               up ? "adds" : "removes", step_key));
+    ok = false;
+  }
+  if (auto n = r.read_int(step_key, 1, kMaxWorkers)) {
+    rule.step = *n;
+  } else if (r.table().get(step_key) != nullptr) {
+    ok = false;
+  }
+  return ok;
+}
+
+void read_rules(TableReader& ar, const toml::node& node, std::vector<AutoscaleRule>& rules) {
+  const auto* array = node.as_array();
+  if (array == nullptr || !array->is_array_of_tables()) {
+    ar.fail(node, node.is_table()
+                      ? std::string("[autoscale] rule must be an array of tables: write "
+                                    "[[autoscale.rule]], not [autoscale.rule]")
+                      : fmt::format("[autoscale] rule must be an array of tables "
+                                    "([[autoscale.rule]]), not {}",
+                                    describe(node)));
+    return;
+  }
+  for (const toml::node& element : *array) {
+    TableReader r(ar.diag(), *element.as_table(), kRule);
+    AutoscaleRule rule;
+    if (read_rule(r, rule)) rules.push_back(rule);
+  }
+}
+
+void read_autoscale(TableReader& r, AutoscaleConfig& a) {
+  r.check_keys(kAllSections);
+  const auto min = r.read_int("min", 1, kMaxWorkers);
+  if (min) a.min = *min;
+  if (const toml::node* node = r.table().get("max")) {
+    if (const auto* s = node->as_string(); s != nullptr && s->get() == "auto") {
+      a.max = std::nullopt;
+    } else if (const auto* i = node->as_integer()) {
+      a.max = r.check_range(*node, "max", i->get(), 1, kMaxWorkers);
+      if (a.max && a.max < a.min && (min || r.table().get("min") == nullptr)) {
+        r.fail(*node,
+               fmt::format("[autoscale] max ({}) must not be below min ({})", *a.max, a.min));
+      }
+    } else {
+      r.wrong_type(*node, "max", "an integer or \"auto\"");
+    }
+  }
+  if (const toml::node* node = r.table().get("interval")) {
+    if (auto d = r.read_duration("interval")) {
+      if (*d < kMinAutoscaleInterval) {
+        r.fail(*node, fmt::format("[autoscale] interval must be at least {}, not {}",
+                                  format_duration(kMinAutoscaleInterval), format_duration(*d)));
+      } else {
+        a.interval = *d;
+      }
+    }
+  }
+  const toml::node* rules = r.table().get("rule");
+  if (rules != nullptr) read_rules(r, *rules, a.rules);
+  if (rules == nullptr) {
+    r.fail(r.table(),
+           "[autoscale] has no rule: add at least one [[autoscale.rule]], e.g. "
+           "metric = \"cpu\", above = 75");
+  }
+}
+
 void read_root(Diagnostics& diag, const toml::table& root, Config& c) {
   TableReader r(diag, root, kRoot);
   r.check_keys(kAllSections);
@@ -353,6 +587,10 @@ void read_root(Diagnostics& diag, const toml::table& root, Config& c) {
   section("reload", kReload, [&](TableReader& sr) {
     sr.check_keys(kAllSections);
     if (auto n = sr.read_int("batch", 1, kMaxWorkers)) c.reload.batch = *n;
+  });
+  section("autoscale", kAutoscale, [&](TableReader& sr) {
+    c.autoscale.emplace();
+    read_autoscale(sr, *c.autoscale);
   });
   section("admin", kAdmin, [&](TableReader& sr) {
     sr.check_keys(kAllSections);

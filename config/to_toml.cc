@@ -87,6 +87,8 @@ void write_worker(const WorkerConfig& w, std::string& out) {
                      w.heartbeat_timeout.count() == 0 ? "  # off" : "");
   out += fmt::format("hang_signal = {}\n", signal(w.hang_signal));
   out += fmt::format("output = {}\n", quote(to_string(w.output)));
+  out += w.max_memory ? fmt::format("max_memory = {}\n", quote(format_size(*w.max_memory)))
+                      : "# max_memory unset: no memory limit\n";
 }
 
 void write_restart(const RestartConfig& r, std::string& out) {
@@ -107,6 +109,36 @@ void write_socket(const SocketConfig& s, std::string& out) {
   out += fmt::format("backlog = {}\n", s.backlog);
 }
 
+// A threshold in the metric's unit: memory as a size, the others as the
+// shortest number that reads back to the same double.
+std::string threshold(const AutoscaleRule& rule) {
+  if (rule.metric == AutoscaleRule::Metric::kMemory) {
+    return quote(format_size(static_cast<uint64_t>(rule.threshold)));
+  }
+  return fmt::format("{}", rule.threshold);
+}
+
+void write_autoscale(const std::optional<AutoscaleConfig>& a, std::string& out) {
+  if (!a) {
+    out += "# [autoscale] absent: the worker count changes only by corral scale\n";
+    return;
+  }
+  out += "[autoscale]\n";
+  out += fmt::format("min = {}\n", a->min);
+  out += a->max ? fmt::format("max = {}\n", *a->max)
+                : "max = \"auto\"  # one per CPU, and no more than memory holds\n";
+  out += fmt::format("interval = {}\n", duration(a->interval));
+  for (const AutoscaleRule& rule : a->rules) {
+    const bool up = rule.direction == AutoscaleRule::Direction::kAbove;
+    out += "\n[[autoscale.rule]]\n";
+    out += fmt::format("metric = {}\n", quote(to_string(rule.metric)));
+    out += fmt::format("{} = {}\n", to_string(rule.direction), threshold(rule));
+    out += fmt::format("for = {}\n", duration(rule.hold));
+    out += fmt::format("{} = {}\n", up ? "add" : "remove", rule.step);
+    out += fmt::format("cooldown = {}\n", duration(rule.cooldown));
+  }
+}
+
 }  // namespace
 
 std::string to_toml(const Config& config) {
@@ -119,6 +151,8 @@ std::string to_toml(const Config& config) {
     write_socket(s, out);
   }
   out += fmt::format("\n[reload]\nbatch = {}\n", config.reload.batch);
+  out += '\n';
+  write_autoscale(config.autoscale, out);
   out += "\n[admin]\n";
   out += config.admin.socket.empty()
              ? "# socket unset: $XDG_RUNTIME_DIR/corral/NAME.sock, /run/corral/NAME.sock as root,\n"

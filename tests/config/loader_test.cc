@@ -181,7 +181,9 @@ TEST(LoadTomlErrors, UnknownTopLevelNames) {
             "web.toml:1:2: unknown table [restrat]; did you mean [restart]?");
   EXPECT_EQ(load_error("[logging]\n"),
             "web.toml:1:2: unknown table [logging]; the file may contain 'name', [worker], "
-            "[restart], [[socket]], [reload], [admin]");
+            "[restart], [[socket]], [reload], [admin], [autoscale]");
+  EXPECT_EQ(load_error("[autoscael]\nmin = 2\n"),
+            "web.toml:1:2: unknown table [autoscael]; did you mean [autoscale]?");
 }
 
 TEST(LoadTomlErrors, KeyInTheWrongTableSaysWhereItBelongs) {
@@ -196,12 +198,6 @@ TEST(LoadTomlErrors, KeyInTheWrongTableSaysWhereItBelongs) {
 TEST(LoadTomlErrors, NotYetSupportedKeysAreRefused) {
   EXPECT_EQ(load_error("[worker]\nuser = \"www-data\"\n"),
             "web.toml:2:1: [worker] user is not supported in this version");
-  EXPECT_EQ(load_error("[worker]\nmax_memory = \"512MiB\"\n"),
-            "web.toml:2:1: [worker] max_memory is not supported in this version");
-  EXPECT_EQ(load_error("[autoscale]\nmin = 2\n"),
-            "web.toml:1:2: [autoscale] is not supported in this version");
-  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\n"),
-            "web.toml:1:3: [autoscale] is not supported in this version");
   EXPECT_EQ(load_error("[metrics]\nlisten = \"127.0.0.1:9464\"\n"),
             "web.toml:1:2: [metrics] is not supported in this version");
 }
@@ -284,8 +280,9 @@ TEST(LoadTomlErrors, ChoiceValues) {
 }
 
 TEST(LoadTomlErrors, EnvCannotSetWhatCorralSetsPerWorker) {
-  EXPECT_EQ(load_error("[worker]\nenv = { LISTEN_FDS = \"7\" }\n"),
-            "web.toml:2:9: [worker] env: LISTEN_FDS is set by corral for each worker; remove it here");
+  EXPECT_EQ(
+      load_error("[worker]\nenv = { LISTEN_FDS = \"7\" }\n"),
+      "web.toml:2:9: [worker] env: LISTEN_FDS is set by corral for each worker; remove it here");
   EXPECT_EQ(load_error("[worker]\nenv.CORRAL_WORKER_ID = \"x\"\n").substr(0, 40),
             "web.toml:2:5: [worker] env: CORRAL_WORKE");
 }
@@ -299,15 +296,17 @@ TEST(LoadToml, AdminSocketPath) {
 }
 
 TEST(LoadToml, ReadinessAndHangDetectionKeys) {
-  auto c = load_toml("[worker]\nready = \"notify\"\nheartbeat_timeout = \"2s\"\nhang_signal = \"QUIT\"\n",
-                     "web.toml");
+  auto c = load_toml(
+      "[worker]\nready = \"notify\"\nheartbeat_timeout = \"2s\"\nhang_signal = \"QUIT\"\n",
+      "web.toml");
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->worker.ready, ReadyMode::kNotify);
   EXPECT_EQ(c->worker.heartbeat_timeout, std::chrono::milliseconds(2000));
   EXPECT_EQ(c->worker.hang_signal, SIGQUIT);
   EXPECT_EQ(load_error("[worker]\nhang_signal = \"SIGNOPE\"\n").substr(0, 30),
             "web.toml:2:15: [worker] hang_s");
-  EXPECT_EQ(load_error("[worker]\nheartbeat_timeout = 5\n").substr(0, 22), "web.toml:2:21: [worker");
+  EXPECT_EQ(load_error("[worker]\nheartbeat_timeout = 5\n").substr(0, 22),
+            "web.toml:2:21: [worker");
 }
 
 TEST(LoadTomlErrors, BadValuesInsideStrings) {
@@ -404,6 +403,253 @@ TEST(LoadTomlErrors, ReuseportNeedsTcp) {
   EXPECT_EQ(load_error("[[socket]]\nlisten = \"unix:/tmp/a.sock\"\nmode = \"reuseport\"\n"),
             "web.toml:3:8: [[socket]] 'http': mode \"reuseport\" needs a TCP address; a unix "
             "socket can only be \"shared\"");
+}
+
+// --- [worker] max_memory and [autoscale] -------------------------------------
+
+using Metric = AutoscaleRule::Metric;
+using Direction = AutoscaleRule::Direction;
+
+TEST(LoadToml, MaxMemory) {
+  EXPECT_EQ(load("").worker.max_memory, std::nullopt);
+  EXPECT_EQ(load("[worker]\nmax_memory = \"512MiB\"\n").worker.max_memory, 512u << 20);
+  EXPECT_EQ(load("[worker]\nmax_memory = \"1.5GiB\"\n").worker.max_memory, 3u << 29);
+  EXPECT_EQ(load("[worker]\nmax_memory = \"1MiB\"\n").worker.max_memory, 1u << 20);
+  EXPECT_EQ(load("[worker]\nmax_memory = \"2GB\"\n").worker.max_memory, 2'000'000'000u);
+}
+
+TEST(LoadTomlErrors, MaxMemory) {
+  EXPECT_EQ(load_error("[worker]\nmax_memory = \"0B\"\n"),
+            "web.toml:2:14: [worker] max_memory must be at least 1MiB, not 0B");
+  EXPECT_EQ(load_error("[worker]\nmax_memory = \"1000KiB\"\n"),
+            "web.toml:2:14: [worker] max_memory must be at least 1MiB, not 1000KiB");
+  EXPECT_EQ(load_error("[worker]\nmax_memory = 536870912\n"),
+            "web.toml:2:14: [worker] max_memory must be a size string like \"512MiB\", not an "
+            "integer 536870912");
+  EXPECT_EQ(load_error("[worker]\nmax_memory = \"512\"\n"),
+            "web.toml:2:14: [worker] max_memory: size '512' needs a unit (B, KiB, MiB, GiB, TiB, "
+            "or KB, MB, GB, TB)");
+  EXPECT_EQ(load_error("[worker]\nmax_memory = \"-1GiB\"\n"),
+            "web.toml:2:14: [worker] max_memory: size '-1GiB' is negative");
+}
+
+TEST(LoadToml, NoAutoscaleByDefault) { EXPECT_EQ(load("").autoscale, std::nullopt); }
+
+TEST(LoadToml, AutoscaleEveryKey) {
+  const Config c = load(R"(
+[autoscale]
+min = 2
+max = 16
+interval = "1s"
+
+[[autoscale.rule]]
+metric = "cpu"
+above = 75
+for = "30s"
+add = 2
+cooldown = "1m"
+
+[[autoscale.rule]]
+metric = "memory"
+below = "300MiB"
+for = "10m"
+remove = 3
+cooldown = "0s"
+
+[[autoscale.rule]]
+metric = "inflight"
+above = 8.5
+
+[[autoscale.rule]]
+metric = "rps"
+below = 0.5
+)");
+  ASSERT_TRUE(c.autoscale);
+  const AutoscaleConfig& a = *c.autoscale;
+  EXPECT_EQ(a.min, 2);
+  EXPECT_EQ(a.max, 16);
+  EXPECT_EQ(a.interval, 1s);
+  ASSERT_EQ(a.rules.size(), 4u);
+  EXPECT_EQ(a.rules[0], (AutoscaleRule{Metric::kCpu, Direction::kAbove, 75, 30s, 2, 1min}));
+  EXPECT_EQ(a.rules[1],
+            (AutoscaleRule{Metric::kMemory, Direction::kBelow, 300.0 * (1 << 20), 10min, 3, 0s}));
+  // Defaults by direction: up quickly, down slowly.
+  EXPECT_EQ(a.rules[2], (AutoscaleRule{Metric::kInflight, Direction::kAbove, 8.5, 15s, 1, 30s}));
+  EXPECT_EQ(a.rules[3], (AutoscaleRule{Metric::kRps, Direction::kBelow, 0.5, 5min, 1, 2min}));
+}
+
+TEST(LoadToml, AutoscaleDefaults) {
+  // Rules alone make the [autoscale] table (TOML creates it implicitly).
+  const Config c = load("[[autoscale.rule]]\nmetric = \"cpu\"\nabove = 80\n");
+  ASSERT_TRUE(c.autoscale);
+  EXPECT_EQ(c.autoscale->min, 1);
+  EXPECT_EQ(c.autoscale->max, std::nullopt);
+  EXPECT_EQ(c.autoscale->interval, 5s);
+  ASSERT_EQ(c.autoscale->rules.size(), 1u);
+  EXPECT_EQ(c.autoscale->rules[0].threshold, 80);
+  EXPECT_EQ(default_hold(Direction::kAbove), 15s);
+  EXPECT_EQ(default_hold(Direction::kBelow), 5min);
+  EXPECT_EQ(default_cooldown(Direction::kAbove), 30s);
+  EXPECT_EQ(default_cooldown(Direction::kBelow), 2min);
+}
+
+TEST(LoadToml, AutoscaleValueForms) {
+  const auto rule = [](const std::string& body) {
+    const Config c = load("[[autoscale.rule]]\n" + body);
+    return c.autoscale && !c.autoscale->rules.empty() ? c.autoscale->rules[0] : AutoscaleRule{};
+  };
+  EXPECT_EQ(rule("metric = \"cpu\"\nabove = \"75%\"\n").threshold, 75);
+  EXPECT_EQ(rule("metric = \"cpu\"\nabove = \"12.5%\"\n").threshold, 12.5);
+  EXPECT_EQ(rule("metric = \"cpu\"\nabove = 250\n").threshold, 250) << "several cores";
+  EXPECT_EQ(rule("metric = \"cpu\"\nabove = 0\n").threshold, 0);
+  EXPECT_EQ(rule("metric = \"memory\"\nabove = \"1.5GiB\"\n").threshold, 1.5 * (1 << 30));
+  EXPECT_EQ(rule("metric = \"rps\"\nabove = 1e3\nfor = \"0s\"\n").hold, 0ms);
+  EXPECT_EQ(rule("metric = \"cpu\"\nabove = 1\nadd = 2048\n").step, 2048);
+  const Config c = load(
+      "[autoscale]\nmax = \"auto\"\nmin = 3\n[[autoscale.rule]]\n"
+      "metric = \"cpu\"\nabove = 1\n");
+  EXPECT_EQ(c.autoscale->max, std::nullopt);
+  EXPECT_EQ(load("[autoscale]\nmin = 5\nmax = 5\nrule = [{ metric = \"cpu\", above = 90 }]\n")
+                .autoscale->max,
+            5)
+      << "min = max; inline rules";
+  EXPECT_EQ(load("[autoscale]\ninterval = \"100ms\"\n[[autoscale.rule]]\nmetric = \"cpu\"\n"
+                 "above = 1\n")
+                .autoscale->interval,
+            100ms);
+}
+
+TEST(LoadTomlErrors, AutoscaleMetric) {
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpus\"\nabove = 1\n"),
+            "web.toml:2:10: [[autoscale.rule]] metric must be \"cpu\", \"memory\", \"inflight\" or "
+            "\"rps\", not a string \"cpus\"; did you mean \"cpu\"?");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"latency\"\nabove = 1\n"),
+            "web.toml:2:10: [[autoscale.rule]] metric must be \"cpu\", \"memory\", \"inflight\" or "
+            "\"rps\", not a string \"latency\"");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = 1\nabove = 1\n"),
+            "web.toml:2:10: [[autoscale.rule]] metric must be \"cpu\", \"memory\", \"inflight\" or "
+            "\"rps\", not an integer 1");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nabove = 1\n"),
+            "web.toml:1:1: [[autoscale.rule]] needs a metric: \"cpu\", \"memory\", \"inflight\" or "
+            "\"rps\"");
+}
+
+TEST(LoadTomlErrors, AutoscaleDirection) {
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nabove = 80\nbelow = 20\n"),
+            "web.toml:4:9: [[autoscale.rule]] has both above and below; a rule scales one way: "
+            "write one rule for each");
+  EXPECT_EQ(load_error("\n[[autoscale.rule]]\nmetric = \"cpu\"\nfor = \"1m\"\n"),
+            "web.toml:2:1: [[autoscale.rule]] cpu needs a threshold: above = ... (adds workers) "
+            "or below = ... (removes them)");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nabove = 80\nremove = 1\n"),
+            "web.toml:4:10: [[autoscale.rule]] remove is for a below rule; this above rule adds "
+            "workers with add = N");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nbelow = 20\nadd = 1\n"),
+            "web.toml:4:7: [[autoscale.rule]] add is for an above rule; this below rule removes "
+            "workers with remove = N");
+}
+
+TEST(LoadTomlErrors, AutoscaleThresholds) {
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nabove = -5\n"),
+            "web.toml:3:9: [[autoscale.rule]] above must be a number of at least 0, not an "
+            "integer -5");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nabove = nan\n"),
+            "web.toml:3:9: [[autoscale.rule]] above must be a number of at least 0, not a float "
+            "nan");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nabove = \"-5%\"\n"),
+            "web.toml:3:9: [[autoscale.rule]] above must be a number of at least 0, not a string "
+            "\"-5%\"");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nabove = \"high\"\n"),
+            "web.toml:3:9: [[autoscale.rule]] above must be a number (percent of one core, e.g. "
+            "75), not a string \"high\"");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nabove = \"x%\"\n"),
+            "web.toml:3:9: [[autoscale.rule]] above must be a number (percent of one core, e.g. "
+            "75), not a string \"x%\"");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"rps\"\nabove = \"75%\"\n"),
+            "web.toml:3:9: [[autoscale.rule]] above must be a number (requests per second per "
+            "worker), not a string \"75%\"");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"inflight\"\nbelow = true\n"),
+            "web.toml:3:9: [[autoscale.rule]] below must be a number (in-flight requests per "
+            "worker), not a boolean true");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nbelow = 0\n"),
+            "web.toml:3:9: [[autoscale.rule]] below must be greater than 0: nothing is below 0");
+  // Memory: sizes with units, never a bare number.
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"memory\"\nabove = 300\n"),
+            "web.toml:3:9: [[autoscale.rule]] above must be a size string like \"512MiB\", not an "
+            "integer 300");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"memory\"\nabove = \"300MB s\"\n"),
+            "web.toml:3:9: [[autoscale.rule]] above: size '300MB s' has an unexpected 's'");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"memory\"\nbelow = \"0B\"\n"),
+            "web.toml:3:9: [[autoscale.rule]] below must be greater than 0: nothing is below 0");
+  // A threshold of an unknown metric is not judged: one error, not two.
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"mem\"\nabove = 300\n"),
+            "web.toml:2:10: [[autoscale.rule]] metric must be \"cpu\", \"memory\", \"inflight\" or "
+            "\"rps\", not a string \"mem\"");
+}
+
+TEST(LoadTomlErrors, AutoscaleRuleValues) {
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nabove = 80\nadd = 0\n"),
+            "web.toml:4:7: [[autoscale.rule]] add must be from 1 to 2048, not 0");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nbelow = 8\nremove = 2049\n"),
+            "web.toml:4:10: [[autoscale.rule]] remove must be from 1 to 2048, not 2049");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nabove = 80\nfor = 30\n"),
+            "web.toml:4:7: [[autoscale.rule]] for must be a duration string like \"30s\", not an "
+            "integer 30");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nabove = 80\ncooldown = \"-1s\"\n"),
+            "web.toml:4:12: [[autoscale.rule]] cooldown: duration '-1s' is negative");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nabove = 80\ncooldwon = \"1s\"\n"),
+            "web.toml:4:1: unknown key 'cooldwon' in [[autoscale.rule]]; did you mean "
+            "'cooldown'?");
+  EXPECT_EQ(load_error("[[autoscale.rule]]\nmetric = \"cpu\"\nabove = 80\nstep = 2\n"),
+            "web.toml:4:1: unknown key 'step' in [[autoscale.rule]]; its keys are metric, above, "
+            "below, for, add, remove, cooldown");
+}
+
+TEST(LoadTomlErrors, AutoscaleTable) {
+  const std::string rule = "[[autoscale.rule]]\nmetric = \"cpu\"\nabove = 80\n";
+  EXPECT_EQ(load_error("[autoscale]\nmin = 4\nmax = 2\n" + rule),
+            "web.toml:3:7: [autoscale] max (2) must not be below min (4)");
+  EXPECT_EQ(load_error("[autoscale]\nmin = 0\n" + rule),
+            "web.toml:2:7: [autoscale] min must be from 1 to 2048, not 0");
+  EXPECT_EQ(load_error("[autoscale]\nmax = 4096\n" + rule),
+            "web.toml:2:7: [autoscale] max must be from 1 to 2048, not 4096");
+  EXPECT_EQ(load_error("[autoscale]\nmax = \"lots\"\n" + rule),
+            "web.toml:2:7: [autoscale] max must be an integer or \"auto\", not a string \"lots\"");
+  EXPECT_EQ(load_error("[autoscale]\ninterval = \"0s\"\n" + rule),
+            "web.toml:2:12: [autoscale] interval must be at least 100ms, not 0s");
+  EXPECT_EQ(load_error("[autoscale]\ninterval = \"50ms\"\n" + rule),
+            "web.toml:2:12: [autoscale] interval must be at least 100ms, not 50ms");
+  EXPECT_EQ(load_error("[autoscale]\ninterval = 5\n" + rule),
+            "web.toml:2:12: [autoscale] interval must be a duration string like \"30s\", not an "
+            "integer 5");
+  EXPECT_EQ(load_error("[autoscale]\nmin = 2\n"),
+            "web.toml:1:1: [autoscale] has no rule: add at least one [[autoscale.rule]], e.g. "
+            "metric = \"cpu\", above = 75");
+  EXPECT_EQ(load_error("[autoscale.rule]\nmetric = \"cpu\"\nabove = 80\n"),
+            "web.toml:1:1: [autoscale] rule must be an array of tables: write [[autoscale.rule]], "
+            "not [autoscale.rule]");
+  EXPECT_EQ(load_error("[autoscale]\nrule = 3\n"),
+            "web.toml:2:8: [autoscale] rule must be an array of tables ([[autoscale.rule]]), not "
+            "an integer 3");
+  EXPECT_EQ(load_error("autoscale = true\n"),
+            "web.toml:1:13: autoscale must be a table ([autoscale]), not a boolean true");
+  // Keys in the wrong table say where they belong.
+  EXPECT_EQ(load_error("[autoscale]\nmetric = \"cpu\"\n" + rule),
+            "web.toml:2:1: unknown key 'metric' in [autoscale]; it belongs in [[autoscale.rule]]");
+  EXPECT_EQ(load_error("[worker]\nmin = 2\n"),
+            "web.toml:2:1: unknown key 'min' in [worker]; it belongs in [autoscale]");
+  EXPECT_EQ(load_error(rule + "min = 2\n"),
+            "web.toml:4:1: unknown key 'min' in [[autoscale.rule]]; it belongs in [autoscale]");
+}
+
+TEST(LoadTomlErrors, AutoscaleProblemsAreAllReported) {
+  EXPECT_EQ(load_error("[autoscale]\nmin = 0\n\n[[autoscale.rule]]\nmetric = \"cpu\"\n"
+                       "above = -1\n\n[[autoscale.rule]]\nmetric = \"rsp\"\nbelow = 3\n"),
+            "web.toml:2:7: [autoscale] min must be from 1 to 2048, not 0\n"
+            "web.toml:6:9: [[autoscale.rule]] above must be a number of at least 0, not an "
+            "integer -1\n"
+            "web.toml:9:10: [[autoscale.rule]] metric must be \"cpu\", \"memory\", \"inflight\" or "
+            "\"rps\", not a string \"rsp\"; did you mean \"rps\"?");
 }
 
 // --- Reporting -----------------------------------------------------------------

@@ -35,6 +35,7 @@ TEST(ToToml, DefaultsAreWrittenOut) {
             "heartbeat_timeout = \"0s\"  # off\n"
             "hang_signal = \"SIGABRT\"\n"
             "output = \"capture\"\n"
+            "# max_memory unset: no memory limit\n"
             "\n"
             "[restart]\n"
             "policy = \"always\"\n"
@@ -46,6 +47,8 @@ TEST(ToToml, DefaultsAreWrittenOut) {
             "\n"
             "[reload]\n"
             "batch = 1\n"
+            "\n"
+            "# [autoscale] absent: the worker count changes only by corral scale\n"
             "\n"
             "[admin]\n"
             "# socket unset: $XDG_RUNTIME_DIR/corral/NAME.sock, /run/corral/NAME.sock as root,\n"
@@ -92,6 +95,53 @@ TEST(ToToml, EverythingSetRoundTrips) {
   admin.listen = *parse_address("unix:/run/a b.sock");
   admin.backlog = 65535;
   c.sockets = {http, admin};
+  c.worker.max_memory = (1ull << 30) + 1;  // not a whole KiB: written in bytes
+  using R = AutoscaleRule;
+  c.autoscale = AutoscaleConfig{
+      .min = 3,
+      .max = 2048,
+      .interval = 1500ms,
+      .rules = {{R::Metric::kCpu, R::Direction::kAbove, 75.25, 0ms, 2048, 1h},
+                {R::Metric::kMemory, R::Direction::kBelow, 300.0 * (1 << 20) + 1, 10min, 1, 0ms},
+                {R::Metric::kInflight, R::Direction::kAbove, 0.1, 1ms, 1, 1ms},
+                {R::Metric::kRps, R::Direction::kBelow, 1e-7, 5min, 7, 2min},
+                {R::Metric::kRps, R::Direction::kAbove, 1e300, 5min, 7, 2min},
+                {R::Metric::kCpu, R::Direction::kAbove, 0, 15s, 1, 30s}}};
+  EXPECT_EQ(round_trip(c), c);
+}
+
+TEST(ToToml, AutoscaleIsWrittenAsAUserWritesIt) {
+  Config c;
+  c.worker.command = {"x"};
+  c.worker.max_memory = 512u << 20;
+  using R = AutoscaleRule;
+  c.autoscale = AutoscaleConfig{};
+  c.autoscale->rules = {{R::Metric::kCpu, R::Direction::kAbove, 75, 30s, 2, 1min},
+                        {R::Metric::kMemory, R::Direction::kBelow, 300 << 20, 5min, 1, 2min}};
+  const std::string text = to_toml(c);
+  EXPECT_NE(text.find("max_memory = \"512MiB\"\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("[autoscale]\n"
+                      "min = 1\n"
+                      "max = \"auto\"  # one per CPU, and no more than memory holds\n"
+                      "interval = \"5s\"\n"
+                      "\n"
+                      "[[autoscale.rule]]\n"
+                      "metric = \"cpu\"\n"
+                      "above = 75\n"
+                      "for = \"30s\"\n"
+                      "add = 2\n"
+                      "cooldown = \"1m\"\n"
+                      "\n"
+                      "[[autoscale.rule]]\n"
+                      "metric = \"memory\"\n"
+                      "below = \"300MiB\"\n"
+                      "for = \"5m\"\n"
+                      "remove = 1\n"
+                      "cooldown = \"2m\"\n"
+                      "\n"
+                      "[admin]\n"),
+            std::string::npos)
+      << text;
   EXPECT_EQ(round_trip(c), c);
 }
 
@@ -112,11 +162,21 @@ command = ["./server", "--fd", "{fd:http}"]
 count = "auto"
 env = { A = "1" }
 ready = "delay:1m30s"
+max_memory = "1.5GiB"
 [restart]
 policy = "on-failure"
 window = "90s"
 [[socket]]
 listen = "localhost:0"
+[autoscale]
+max = 8
+[[autoscale.rule]]
+metric = "cpu"
+above = "62.5%"
+[[autoscale.rule]]
+metric = "memory"
+below = "0.5GiB"
+remove = 2
 )",
                           "web.toml");
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
@@ -124,6 +184,7 @@ listen = "localhost:0"
   EXPECT_EQ(back, *loaded);
   EXPECT_EQ(back.worker.count, std::nullopt);
   EXPECT_EQ(back.sockets[0].listen.host, "127.0.0.1");
+  EXPECT_EQ(back.autoscale->rules.size(), 2u);
 }
 
 }  // namespace
