@@ -7,6 +7,7 @@
 #include "cli/logging.h"
 #include "config/loader.h"
 #include "supervisor/listen_sockets.h"
+#include "supervisor/socket_activation.h"
 #include "supervisor/supervisor.h"
 
 namespace corral::cli {
@@ -46,12 +47,20 @@ int run_command(const RunOptions& options) {
     return kExitConfig;
   }
 
+  // Sockets systemd passed (socket activation); the variables are gone from
+  // corral's environment from here on.
+  auto inherited = supervisor::take_inherited_sockets();
+  if (!inherited) {
+    (*log)->error("{}", inherited.error().message);
+    return kExitFailure;
+  }
   const int workers = supervisor::configured_worker_count(*config);
-  auto sockets = supervisor::ListenSockets::bind_all(config->sockets, workers);
+  auto sockets = supervisor::ListenSockets::bind_all(config->sockets, workers, *inherited);
   if (!sockets) {
     (*log)->error("{}", sockets.error().message);
     return kExitFailure;
   }
+  for (const auto& warning : sockets->warnings()) (*log)->warn("{}", warning);
   supervisor::Supervisor supervisor(std::move(*config), std::move(*sockets), workers, *log);
   supervisor.set_config_source([options] { return effective_config(options); });
   return supervisor.run();

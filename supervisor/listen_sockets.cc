@@ -104,14 +104,64 @@ uint16_t bound_port(int fd) {
   return 0;
 }
 
+// What the socket `fd` systemd passed for `sc` is bound to, once checked
+// that it can stand in for the configured one.
+Result<Address> check_inherited(const config::SocketConfig& sc, int fd,
+                                std::vector<std::string>& warnings) {
+  auto actual = inspect_listening_socket(fd, sc.name);
+  if (!actual) return actual.error();
+  const bool want_unix = sc.listen.kind == Address::Kind::kUnix;
+  if (want_unix != (actual->kind == Address::Kind::kUnix)) {
+    return Error{fmt::format(
+        "socket '{}': systemd passed {} (fd {}), but the configuration listens on {}; make the "
+        ".socket unit's Listen setting and [[socket]] listen the same kind (TCP or unix)",
+        sc.name, actual->to_string(), fd, sc.listen.to_string())};
+  }
+  if (address_differs(sc.listen, *actual)) {
+    warnings.push_back(fmt::format(
+        "socket '{}': systemd passed {}, the configuration says {}; serving systemd's", sc.name,
+        actual->to_string(), sc.listen.to_string()));
+  }
+  if (sc.mode == config::SocketMode::kReuseport) {
+    warnings.push_back(fmt::format(
+        "socket '{}': mode \"reuseport\" needs one socket per worker, systemd passed one: every "
+        "worker shares it (to get reuseport, let corral bind it: drop it from the .socket unit)",
+        sc.name));
+  }
+  return actual;
+}
+
 }  // namespace
 
-Result<ListenSockets> ListenSockets::bind_all(
-    const std::vector<config::SocketConfig>& sockets, int slots) {
+Result<ListenSockets> ListenSockets::bind_all(const std::vector<config::SocketConfig>& sockets,
+                                              int slots,
+                                              const std::vector<InheritedSocket>& inherited) {
   ListenSockets result;
+  // Owned from here on, so that a failure closes every one of them.
+  std::vector<UniqueFd> inherited_fds;
+  for (const auto& s : inherited) inherited_fds.emplace_back(s.fd);
+  std::vector<std::string> declared;
+  for (const auto& sc : sockets) declared.push_back(sc.name);
+  if (auto ok = check_inherited_names(inherited, declared); !ok) return ok.error();
+
   for (const auto& sc : sockets) {
     Entry entry;
     entry.config = sc;
+    size_t from_systemd = inherited.size();
+    for (size_t i = 0; i < inherited.size(); ++i) {
+      if (inherited[i].name == sc.name) from_systemd = i;
+    }
+    if (from_systemd < inherited.size()) {
+      auto actual = check_inherited(sc, inherited[from_systemd].fd, result.warnings_);
+      if (!actual) return actual.error();
+      entry.inherited = true;
+      entry.inherited_address = *actual;
+      entry.port = actual->kind == Address::Kind::kUnix ? 0 : actual->port;
+      entry.shared = std::move(inherited_fds[from_systemd]);
+      result.names_.push_back(sc.name);
+      result.entries_.push_back(std::move(entry));
+      continue;
+    }
     const bool reuseport = sc.mode == config::SocketMode::kReuseport;
     if (reuseport && sc.listen.kind == Address::Kind::kUnix) {
       return Error{fmt::format("socket '{}': mode \"reuseport\" needs a TCP address, not {}",
@@ -162,7 +212,7 @@ Result<std::vector<int>> ListenSockets::fds_for_slot(int slot) {
   std::vector<int> fds;
   fds.reserve(entries_.size());
   for (auto& e : entries_) {
-    if (e.config.mode == config::SocketMode::kShared) {
+    if (e.config.mode == config::SocketMode::kShared || e.inherited) {
       fds.push_back(e.shared.get());
     } else {
       auto fd = ensure_slot_socket(e, slot);
@@ -191,6 +241,11 @@ std::string ListenSockets::describe() const {
   std::string out;
   for (const auto& e : entries_) {
     if (!out.empty()) out += ", ";
+    if (e.inherited) {
+      out += fmt::format("{}={} (shared, from systemd)", e.config.name,
+                         e.inherited_address.to_string());
+      continue;
+    }
     config::Address shown = e.config.listen;
     if (shown.kind != Address::Kind::kUnix) shown.port = e.port;
     out += fmt::format("{}={} ({})", e.config.name, shown.to_string(),
