@@ -398,6 +398,30 @@ def cmd_admin_record(a):
               "times_ms": [round(t, 4) for t in times]})
 
 
+def reload_gaps(path):
+    """From corral's log of the Node reload runs: for each reload, the seconds
+    from its `reload complete` line (every old worker draining, no longer
+    accepting) to the next `listening` line of a new worker; and how many
+    workers died of SIGTERM (stopped while still starting)."""
+    if not os.path.exists(path):
+        return [], 0
+    gaps, early, pending = [], 0, None
+    with open(path, errors="replace") as fh:
+        for line in fh:
+            m = LOG_TS.match(line)
+            if not m:
+                continue
+            ts = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+            if "reload complete" in line:
+                pending = ts
+            elif pending is not None and re.search(r"node server pid=\d+ listening", line):
+                gaps.append(ts - pending)
+                pending = None
+            if "killed by signal 15" in line:
+                early += 1
+    return gaps, early
+
+
 # ---------------------------------------------------------------- footprint
 def cmd_idle(a):
     pids = dict(x.split("=", 1) for x in a.procs)
@@ -793,7 +817,9 @@ def cmd_report(a):
       "reload` and `pm2 reload` return when the reload is complete; the cluster primary ignores "
       "a SIGHUP during a restart, and its reloads are counted from its log). A failed request is "
       "any socket error wrk counts (connect, read, write, timeout) or a non-2xx answer "
-      "(`bench/failures.lua`). Medians over "
+      "(`bench/failures.lua`). A *timeout* is not a lost request: every 2 s wrk counts each "
+      "connection whose request has waited more than 2 s for its answer, so one long stall "
+      "counts once per connection waiting (and again 2 s later if it lasts). Medians over "
       f"{rounds or '?'} runs per setup and mode, in rotating order. The issue's target: 0 "
       "failed requests under corral with a drain-aware server.\n")
     if recs:
@@ -854,8 +880,9 @@ def cmd_report(a):
       "daemon over its RPC socket), supervisord with one program (over its unix-socket XML-RPC "
       "interface). Each round is one hyperfine invocation over the three commands, in rotating "
       "order; the median is the median of the rounds' medians, mean ± σ are over every run, "
-      "ratios are paired by round. Most of PM2's and supervisorctl's time is starting Node and "
-      "Python. Target: `corral status` under 2 ms (median).\n")
+      "ratios are paired by round. Much of PM2's and supervisorctl's time is their client's "
+      "start-up (a Node process; Python importing supervisorctl), not the daemon's answer. "
+      "Target: `corral status` under 2 ms (median).\n")
     if recs:
         w("| command | median | mean ± σ | min–max | runs | ratio to `corral status` (paired median) |")
         w("|---|---:|---:|---:|---:|---:|")
@@ -935,6 +962,56 @@ def cmd_report(a):
                      f"{fmt(med((r.get('pss_kib') or 0) + (r.get('helpers_pss_kib') or 0) for r in fp) / 1024, 2)} MiB "
                      f"(corral alone: {fmt(med(r.get('pss_kib') for r in fp) / 1024, 2)} MiB).")
         obs.append(text)
+    rl = [r for r in load(R, "reload") if "error" not in r]
+    if rl:
+        def rmed(lab, key):
+            return med(r.get(key) for r in rl if r["label"] == lab)
+        cs, ps = rmed("corral", "reload_secs"), rmed("pm2", "reload_secs")
+        if cs is not None and ps is not None:
+            obs.append(f"A reload of 2 Node workers took a median {cs * 1e3:.0f} ms under corral "
+                       f"(from `corral reload` to its reply; a Node worker counts as ready once "
+                       f"started, since the shared socket queues its connections meanwhile) and "
+                       f"{ps:.2f} s under `pm2 reload` (the PM2 client's own start-up included, "
+                       f"about the time of `pm2 jlist` in section 6), so with the same 2 s pause PM2 was "
+                       f"reloaded {fmt(rmed('pm2', 'reloads'))} times per run against "
+                       f"{fmt(rmed('corral', 'reloads'))} for corral; \"failed per reload\" "
+                       f"allows for that.")
+        gaps, early = reload_gaps(os.path.join(R, "reload-corral.log"))
+        if gaps:
+            tos = sum(r["timeout"] for r in rl if r["label"] == "corral")
+            hard = sum(r["connect"] + r["read"] + r["write"] + r["non_2xx"]
+                       for r in rl if r["label"] == "corral")
+            cpp = sum(r["failed"] for r in rl if r["label"] == "corral-cpp")
+            gaps.sort()
+            obs.append(f"Because a Node worker without readiness notification counts as ready as "
+                       f"soon as it is started (`ready = \"started\"`, the default), `corral "
+                       f"reload` replaced both Node workers within milliseconds, and the old ones "
+                       f"stopped accepting before the new ones listened: from each reload's "
+                       f"`reload complete` line to the first new worker's `listening` line in "
+                       f"corral's log, median {statistics.median(gaps) * 1e3:.0f} ms, longest "
+                       f"{gaps[-1]:.2f} s, over 2 s {sum(g > 2 for g in gaps)} time(s) in "
+                       f"{len(gaps)} reloads. Connections wait in the shared socket's queue "
+                       f"meanwhile ({hard} connect, read, write or non-2xx errors in corral + "
+                       f"Node's runs), but a wait over 2 s is one of wrk's *timeouts*: corral + "
+                       f"Node's runs counted {tos}. "
+                       + (f"{early} worker(s) still starting were replaced by the next reload "
+                          f"before Node had installed the app's SIGTERM handler, and died of the "
+                          f"signal (no connection was lost: they had not listened yet). "
+                          if early else "")
+                       + "With `ready = \"notify\"` (the C++ server) a reload waits for each "
+                       f"replacement to be ready; its runs counted {cpp} failed requests.")
+        busy = []
+        for b in ("reload", "admin"):
+            f = os.path.join(R, f"load-{b}.json")
+            if os.path.exists(f):
+                with open(f) as fh:
+                    l = json.load(fh)
+                busy.append(max(l["load_start"], l["load_end"]))
+        if busy and max(busy) > 3:
+            obs.append(f"Other work shared the machine during the reload and status runs (1-min "
+                       f"load average up to {max(busy):.1f} on {meta.get('nproc', '?')} cores): "
+                       f"absolute times and request counts move with it; the failure counts "
+                       f"and the paired ratios are what to compare.")
     loads = []
     for b in ("datapath", "node"):
         f = os.path.join(R, f"load-{b}.json")
