@@ -65,14 +65,25 @@ Supervisor::Supervisor(config::Config config, ListenSockets sockets, int worker_
   uv_loop_init(&loop_);
   loop_.data = this;  // lets timer callbacks reach their supervisor
   for (char** e = environ; *e != nullptr; ++e) inherited_env_.emplace_back(*e);
+  if (config_.autoscale) {
+    autoscaler_.emplace(*config_.autoscale);
+    // The starting count (count, --workers, one per CPU) within the rules' bounds.
+    const int clamped = autoscaler_->clamp(worker_count, machine_limits(std::nullopt));
+    if (clamped != worker_count) {
+      log_->info("autoscale: starting {} workers instead of {} (min {}, max {})", clamped,
+                 worker_count, autoscaler_->lower(), autoscaler_->upper(machine_limits(std::nullopt)));
+      worker_count = clamped;
+    }
+  }
   for (int id = 0; id < worker_count; ++id) add_slot(id);
-  pinned_ = worker_count != configured_worker_count(config_);
   uv_timer_init(&loop_, drain_timer_.get());
   drain_timer_.get()->data = this;
   uv_timer_init(&loop_, health_timer_.get());
   health_timer_.get()->data = this;
   uv_timer_init(&loop_, ready_poll_.get());
   ready_poll_.get()->data = this;
+  uv_timer_init(&loop_, sample_timer_.get());
+  sample_timer_.get()->data = this;
 }
 
 Supervisor::~Supervisor() {
@@ -88,6 +99,7 @@ Supervisor::~Supervisor() {
   drain_timer_.close();
   health_timer_.close();
   ready_poll_.close();
+  sample_timer_.close();
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
 }
@@ -132,6 +144,7 @@ int Supervisor::run() {
   }
   start_shared_memory();
   start_health_timer();
+  start_sampling();
 
   log_->info("corral '{}' starting {} worker{} on {}: {}", config_.name, slots_.size(),
              slots_.size() == 1 ? "" : "s", sockets_.describe(),
@@ -734,6 +747,7 @@ void Supervisor::read_shared_memory(Slot& slot, TimePoint now) {
     return;
   }
   if (snap.status != ipc::SlotStatus::kOk) return;
+  proc.publishes = true;
   proc.requests_total = snap.requests_total;
   proc.in_flight = snap.in_flight;
   if (snap.heartbeat_ns) {

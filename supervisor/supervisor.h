@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "ipc/shm_segment.h"
 #include "supervisor/admin_server.h"
+#include "supervisor/autoscale_policy.h"
 #include "supervisor/guardian.h"
 #include "supervisor/health_policy.h"
 #include "supervisor/listen_sockets.h"
@@ -79,6 +80,11 @@ class Supervisor {
     uint64_t in_flight = 0;
     // The previous CPU reading, for CPU % between two status requests.
     std::optional<std::pair<TimePoint, double>> cpu_sample;
+    // What the load sampler saw last: the tree's CPU time and requests.
+    bool publishes = false;  // attached to shared memory: requests, in-flight are real
+    std::optional<std::pair<TimePoint, double>> tree_cpu;
+    std::optional<std::pair<TimePoint, uint64_t>> requests_seen;
+    uint64_t tree_rss = 0;
   };
 
   // A worker id and what belongs to it across its processes.
@@ -93,6 +99,7 @@ class Supervisor {
     // serving until `proc` is ready, and its state then.
     std::unique_ptr<Process> previous;
     WorkerState previous_state = WorkerState::kReady;
+    std::vector<TimePoint> memory_replacements;  // recent ones, to report a leak
     Slot(int slot_id, const config::RestartConfig& rc) : id(slot_id), restarts(rc) {}
   };
 
@@ -126,6 +133,7 @@ class Supervisor {
   Found find_process(pid_t pid);
   Found find_sender(pid_t pid);
   void start_health_timer();  // at start, and when a reload changes the timeouts
+  void apply_config_timers();  // after a reload changed the configuration
   void check_health();
   void poll_readiness();
   void kill_unhealthy(Slot& slot, const HealthVerdict& verdict);
@@ -162,6 +170,13 @@ class Supervisor {
   void replacement_failed(Slot& slot, const std::string& why);
   void finish_reload(const std::optional<std::string>& error);
 
+  // Load sampling, autoscaling and the memory limit (supervisor_autoscale.cc).
+  void start_sampling();
+  void sample_load();
+  Limits machine_limits(std::optional<double> average_rss) const;
+  void replace_for_memory(Slot& slot, uint64_t rss);
+  nlohmann::json autoscale_json(TimePoint now) const;
+
   config::Config config_;
   ConfigSource config_source_;
   ListenSockets sockets_;
@@ -171,6 +186,15 @@ class Supervisor {
   std::vector<std::unique_ptr<Process>> retiring_;  // draining for good (reload, scale-down)
   std::optional<ActiveReload> reload_;
   bool pinned_ = false;  // the count was set by `corral scale`, not the configuration
+  std::optional<Autoscaler> autoscaler_;
+  UvHandle<uv_timer_t> sample_timer_;
+  struct ScaleEvent {
+    TimePoint at;
+    std::string reason;
+  };
+  std::optional<ScaleEvent> last_scale_;
+  int scale_events_ = 0;
+  int memory_replacements_ = 0;
   std::vector<UvHandle<uv_signal_t>> signals_;
   UvHandle<uv_timer_t> drain_timer_;
   UvHandle<uv_timer_t> health_timer_;

@@ -194,6 +194,10 @@ nlohmann::json Supervisor::status_json() {
     workers.push_back(process_json(nullptr, *proc, stopping_ ? "stopping" : "draining", now));
   }
   const int desired = static_cast<int>(slots_.size());
+  int running = static_cast<int>(retiring_.size());
+  for (auto& slot : slots_) {
+    running += (slot->proc && has_process(slot->state) ? 1 : 0) + (slot->previous ? 1 : 0);
+  }
   return {
       {"name", config_.name},
       {"pid", ::getpid()},
@@ -202,7 +206,10 @@ nlohmann::json Supervisor::status_json() {
       {"desired", desired},
       {"ready", ready},
       {"failed", failed},
+      {"running", running},
       {"pinned", pinned_},
+      {"autoscale", autoscale_json(now)},
+      {"memory_replacements", memory_replacements_},
       {"reloading", reload_.has_value()},
       {"uptime_s", seconds_between(started_at_, now)},
       {"workers", std::move(workers)},

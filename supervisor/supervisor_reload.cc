@@ -34,9 +34,13 @@ std::optional<std::string> unreloadable_change(const config::Config& now,
 Result<ScaleOutcome> Supervisor::scale(const ScaleRequest& request, std::string_view why) {
   if (stopping_) return Error{"the service is stopping"};
   const int previous = static_cast<int>(slots_.size());
-  auto outcome = resolve_scale(request, previous, configured_worker_count(config_),
-                               config::kMaxWorkers);
+  // Unpinned, the count is the rules' (from where it is now, within their
+  // bounds) or else the configuration's.
+  const int configured = autoscaler_ ? autoscaler_->clamp(previous, machine_limits(std::nullopt))
+                                     : configured_worker_count(config_);
+  auto outcome = resolve_scale(request, previous, configured, config::kMaxWorkers);
   if (!outcome) return outcome;
+  if (autoscaler_ && !outcome->pinned) autoscaler_->restart_windows();
   pinned_ = outcome->pinned;
   if (outcome->desired != previous) {
     log_->info("{}: scaling from {} to {} worker{}{}", why, previous, outcome->desired,
@@ -109,6 +113,17 @@ void Supervisor::release_socket_if_unused(int id) {
   sockets_.release_slot(id);
 }
 
+void Supervisor::apply_config_timers() {
+  start_health_timer();
+  // New rules start from scratch; unchanged ones keep their windows.
+  if (!config_.autoscale) {
+    autoscaler_.reset();
+  } else if (!autoscaler_ || autoscaler_->config() != *config_.autoscale) {
+    autoscaler_.emplace(*config_.autoscale);
+  }
+  start_sampling();
+}
+
 void Supervisor::start_reload(std::string what, std::vector<int> ids, AdminServer::Respond respond,
                               bool reread_config) {
   auto refuse = [&](const std::string& message) {
@@ -135,7 +150,7 @@ void Supervisor::start_reload(std::string what, std::vector<int> ids, AdminServe
       log_->info("{}: the configuration changed", what);
       previous = std::move(config_);
       config_ = std::move(*next);
-      start_health_timer();
+      apply_config_timers();
     }
   }
   reload_.emplace(ActiveReload{RollingReload({}, 1), std::move(what), Clock::now(), {},
@@ -144,7 +159,9 @@ void Supervisor::start_reload(std::string what, std::vector<int> ids, AdminServe
   // A count from the new configuration applies first, unless pinned: fewer
   // workers to replace, and new ones start with the new configuration.
   if (reload_->previous_config && !pinned_) {
-    const int count = configured_worker_count(config_);
+    const int count = autoscaler_ ? autoscaler_->clamp(static_cast<int>(slots_.size()),
+                                                       machine_limits(std::nullopt))
+                                  : configured_worker_count(config_);
     if (count != static_cast<int>(slots_.size())) {
       log_->info("{}: the configuration asks for {} workers instead of {}", reload_->what, count,
                  slots_.size());
@@ -240,7 +257,7 @@ void Supervisor::finish_reload(const std::optional<std::string>& error) {
     if (done.previous_config) {
       // Restarts from now on use what the running workers were started with.
       config_ = std::move(*done.previous_config);
-      start_health_timer();
+      apply_config_timers();
     }
     const std::string message =
         fmt::format("{} failed after {:.2f}s: {}; {} of {} worker{} replaced before, the others "
