@@ -44,12 +44,12 @@ Result<UniqueFd> bind_one(const config::SocketConfig& sc, uint16_t port, bool re
     struct stat st {};
     if (::lstat(a.path.c_str(), &st) == 0) {
       if (!S_ISSOCK(st.st_mode)) {
-        return Error{fmt::format("cannot listen on {}: the path exists and is not a socket",
-                                 a.to_string())};
+        return Error{
+            fmt::format("cannot listen on {}: the path exists and is not a socket", a.to_string())};
       }
       if (unix_path_in_use(addr)) {
-        return Error{fmt::format("cannot listen on {}: another process is listening there",
-                                 a.to_string())};
+        return Error{
+            fmt::format("cannot listen on {}: another process is listening there", a.to_string())};
       }
       ::unlink(a.path.c_str());
     }
@@ -118,9 +118,9 @@ Result<Address> check_inherited(const config::SocketConfig& sc, int fd,
         sc.name, actual->to_string(), fd, sc.listen.to_string())};
   }
   if (address_differs(sc.listen, *actual)) {
-    warnings.push_back(fmt::format(
-        "socket '{}': systemd passed {}, the configuration says {}; serving systemd's", sc.name,
-        actual->to_string(), sc.listen.to_string()));
+    warnings.push_back(
+        fmt::format("socket '{}': systemd passed {}, the configuration says {}; serving systemd's",
+                    sc.name, actual->to_string(), sc.listen.to_string()));
   }
   if (sc.mode == config::SocketMode::kReuseport) {
     warnings.push_back(fmt::format(
@@ -225,7 +225,8 @@ Result<std::vector<int>> ListenSockets::fds_for_slot(int slot) {
 
 void ListenSockets::release_slot(int slot) {
   for (auto& e : entries_) {
-    if (static_cast<size_t>(slot) < e.per_slot.size()) e.per_slot[static_cast<size_t>(slot)].reset();
+    if (static_cast<size_t>(slot) < e.per_slot.size())
+      e.per_slot[static_cast<size_t>(slot)].reset();
   }
 }
 

@@ -27,8 +27,7 @@ class ListenSockets {
   // serves every slot (a warning too). An inherited name the configuration
   // does not declare, or an fd that is not a listening socket of the
   // configured kind (TCP or unix), is an error.
-  static Result<ListenSockets> bind_all(const std::vector<config::SocketConfig>& sockets,
-                                        int slots,
+  static Result<ListenSockets> bind_all(const std::vector<config::SocketConfig>& sockets, int slots,
                                         const std::vector<InheritedSocket>& inherited = {});
   ListenSockets() = default;
   ListenSockets(ListenSockets&&) = default;
@@ -52,12 +51,12 @@ class ListenSockets {
  private:
   struct Entry {
     config::SocketConfig config;
-    uint16_t port = 0;                 // as bound (resolves port 0)
-    UniqueFd shared;                   // mode shared, or inherited: one fd for all slots
-    std::vector<UniqueFd> per_slot;    // mode reuseport, index = slot
+    uint16_t port = 0;               // as bound (resolves port 0)
+    UniqueFd shared;                 // mode shared, or inherited: one fd for all slots
+    std::vector<UniqueFd> per_slot;  // mode reuseport, index = slot
     bool created_unix_path = false;
-    bool inherited = false;            // from systemd
-    config::Address inherited_address; // as systemd bound it
+    bool inherited = false;             // from systemd
+    config::Address inherited_address;  // as systemd bound it
   };
   Result<int> ensure_slot_socket(Entry& entry, int slot);
 

@@ -53,8 +53,8 @@ bool ServiceNotifier::status(std::string_view text) {
 bool ServiceNotifier::reloading() {
   timespec now{};
   ::clock_gettime(CLOCK_MONOTONIC, &now);
-  const uint64_t usec = static_cast<uint64_t>(now.tv_sec) * 1'000'000u +
-                        static_cast<uint64_t>(now.tv_nsec) / 1000u;
+  const uint64_t usec =
+      static_cast<uint64_t>(now.tv_sec) * 1'000'000u + static_cast<uint64_t>(now.tv_nsec) / 1000u;
   return send(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", usec));
 }
 

@@ -76,8 +76,9 @@ Result<std::vector<InheritedSocket>> parse_listen_env(const std::optional<std::s
   if (fdnames) {
     names = split(*fdnames, ':');
     if (static_cast<long>(names.size()) != *count) {
-      return Error{fmt::format("systemd's LISTEN_FDNAMES '{}' names {} socket{}, LISTEN_FDS says {}",
-                               *fdnames, names.size(), names.size() == 1 ? "" : "s", *count)};
+      return Error{
+          fmt::format("systemd's LISTEN_FDNAMES '{}' names {} socket{}, LISTEN_FDS says {}",
+                      *fdnames, names.size(), names.size() == 1 ? "" : "s", *count)};
     }
   } else {
     names.assign(static_cast<size_t>(*count), "unknown");
@@ -94,8 +95,8 @@ Result<std::vector<InheritedSocket>> parse_listen_env(const std::optional<std::s
 }
 
 Result<std::vector<InheritedSocket>> take_inherited_sockets() {
-  auto sockets = parse_listen_env(env("LISTEN_PID"), env("LISTEN_FDS"), env("LISTEN_FDNAMES"),
-                                  ::getpid());
+  auto sockets =
+      parse_listen_env(env("LISTEN_PID"), env("LISTEN_FDS"), env("LISTEN_FDNAMES"), ::getpid());
   ::unsetenv("LISTEN_PID");
   ::unsetenv("LISTEN_FDS");
   ::unsetenv("LISTEN_FDNAMES");
@@ -103,8 +104,8 @@ Result<std::vector<InheritedSocket>> take_inherited_sockets() {
   for (const auto& s : *sockets) {
     const int flags = ::fcntl(s.fd, F_GETFD);
     if (flags < 0 || ::fcntl(s.fd, F_SETFD, flags | FD_CLOEXEC) != 0) {
-      return Error{fmt::format("socket '{}' from systemd (fd {}): {}", s.name, s.fd,
-                               std::strerror(errno))};
+      return Error{
+          fmt::format("socket '{}' from systemd (fd {}): {}", s.name, s.fd, std::strerror(errno))};
     }
   }
   return sockets;

@@ -105,13 +105,13 @@ TEST(SocketActivation, ServesAUnixSocketAndLeavesItsFileToSystemd) {
   TempDir dir;
   const std::string path = dir.file("http.sock");
   Process corral({activator(), "-l", path, "--fdname=http", corral_binary(), "run", "--name",
-                  unique_name("unix"), "--workers", "1", "--listen",
-                  "http=unix:" + path, "--", example_server(), "--fd", "{fd:http}"});
+                  unique_name("unix"), "--workers", "1", "--listen", "http=unix:" + path, "--",
+                  example_server(), "--fd", "{fd:http}"});
   ASSERT_TRUE(corral.wait_for_line("Listening on " + path)) << corral.output();
   UniqueFd first = send_request_unix(path, "/", 10s);
   ASSERT_TRUE(first) << corral.output();
-  ASSERT_TRUE(corral.find_line("starting 1 worker on http=unix:" + path +
-                               R"( \(shared, from systemd\))"))
+  ASSERT_TRUE(
+      corral.find_line("starting 1 worker on http=unix:" + path + R"( \(shared, from systemd\))"))
       << corral.output();
   EXPECT_EQ(corral.count_lines("serving systemd's"), 0) << corral.output();
   auto response = read_response(first);
@@ -134,8 +134,8 @@ TEST(SocketActivation, AnUndeclaredSocketNameIsAnErrorNamingBothLists) {
   ASSERT_NE(port, 0);
   const std::string address = "127.0.0.1:" + std::to_string(port);
   Process corral({activator(), "-l", address, "--fdname=web", corral_binary(), "run", "--name",
-                  unique_name("undeclared"), "--workers", "1", "--listen", "http=127.0.0.1:0",
-                  "--", example_server(), "--fd", "{fd:http}"});
+                  unique_name("undeclared"), "--workers", "1", "--listen", "http=127.0.0.1:0", "--",
+                  example_server(), "--fd", "{fd:http}"});
   ASSERT_TRUE(corral.wait_for_line("Listening on " + address)) << corral.output();
   // The connection starts corral, which refuses the socket and exits; it
   // may reset the connection before the request is even sent.

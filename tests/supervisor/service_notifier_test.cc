@@ -68,7 +68,8 @@ class FakeSystemd {
 uint64_t monotonic_usec() {
   timespec now{};
   ::clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1'000'000u + static_cast<uint64_t>(now.tv_nsec) / 1000u;
+  return static_cast<uint64_t>(now.tv_sec) * 1'000'000u +
+         static_cast<uint64_t>(now.tv_nsec) / 1000u;
 }
 
 TEST(ServiceNotifier, SendsEachMessageAsSystemdExpects) {

@@ -212,8 +212,8 @@ TEST(ListenSocketsInherited, SystemdsSocketReplacesTheConfiguredOneForEverySlot)
 TEST(ListenSocketsInherited, AnotherAddressIsServedWithAWarning) {
   UniqueFd from_systemd = tcp_listener();
   const uint16_t port = port_of(from_systemd.get());
-  auto sockets =
-      ListenSockets::bind_all({socket_config("http", "0.0.0.0:1")}, 1, {{from_systemd.release(), "http"}});
+  auto sockets = ListenSockets::bind_all({socket_config("http", "0.0.0.0:1")}, 1,
+                                         {{from_systemd.release(), "http"}});
   ASSERT_TRUE(sockets) << sockets.error().message;
   EXPECT_EQ(sockets->port("http"), port);
   ASSERT_EQ(sockets->warnings().size(), 1u);
@@ -225,16 +225,16 @@ TEST(ListenSocketsInherited, AnotherAddressIsServedWithAWarning) {
 TEST(ListenSocketsInherited, UndeclaredNameOrWrongKindFailsAndClosesTheFds) {
   UniqueFd a = tcp_listener();
   const int fd_a = a.release();
-  auto undeclared = ListenSockets::bind_all({socket_config("http", "127.0.0.1:0")}, 1,
-                                            {{fd_a, "web"}});
+  auto undeclared =
+      ListenSockets::bind_all({socket_config("http", "127.0.0.1:0")}, 1, {{fd_a, "web"}});
   ASSERT_FALSE(undeclared);
   EXPECT_THAT(undeclared.error().message, HasSubstr("'web' (fd "));
   EXPECT_EQ(::fcntl(fd_a, F_GETFD), -1);  // closed
 
   UniqueFd b = tcp_listener();
   const int fd_b = b.release();
-  auto wrong_kind = ListenSockets::bind_all({socket_config("http", "unix:/tmp/never.sock")}, 1,
-                                            {{fd_b, "http"}});
+  auto wrong_kind =
+      ListenSockets::bind_all({socket_config("http", "unix:/tmp/never.sock")}, 1, {{fd_b, "http"}});
   ASSERT_FALSE(wrong_kind);
   EXPECT_THAT(wrong_kind.error().message, HasSubstr("same kind (TCP or unix)"));
   EXPECT_EQ(::fcntl(fd_b, F_GETFD), -1);

@@ -1,8 +1,8 @@
 // What a worker is started with: argv, environment, fds.
 #include "supervisor/worker_command.h"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 namespace corral::supervisor {
 namespace {
@@ -38,10 +38,10 @@ TEST(WorkerCommand, SetsSocketActivationAndWorkerId) {
 TEST(WorkerCommand, DropsCorralsOwnActivationVariables) {
   // corral itself may run socket-activated or under Type=notify; those
   // values describe corral, not the worker.
-  LaunchSpec spec = make_launch_spec(worker({"x"}), 0, {},
-                                     {"LISTEN_FDS=3", "LISTEN_PID=1", "LISTEN_FDNAMES=http",
-                                      "NOTIFY_SOCKET=/run/x", "WATCHDOG_USEC=100",
-                                      "WATCHDOG_PID=1", "HOME=/root"});
+  LaunchSpec spec = make_launch_spec(
+      worker({"x"}), 0, {},
+      {"LISTEN_FDS=3", "LISTEN_PID=1", "LISTEN_FDNAMES=http", "NOTIFY_SOCKET=/run/x",
+       "WATCHDOG_USEC=100", "WATCHDOG_PID=1", "HOME=/root"});
   EXPECT_THAT(spec.env, ElementsAre("HOME=/root", "CORRAL_WORKER_ID=0"));
   EXPECT_FALSE(spec.set_listen_pid);
   EXPECT_TRUE(spec.listen_fds.empty());
