@@ -10,7 +10,19 @@
 // how PM2 cluster mode runs it (see ecosystem.config.js).
 
 const http = require('http');
+const { execFile } = require('child_process');
 const { handler, stopGracefully } = require('./app');
+
+// Under corral (or systemd) with ready = "notify": say so once serving. Node
+// cannot send to a unix datagram socket itself; systemd-notify, run as our
+// child, can, and corral counts a message from a worker's child as the
+// worker's. Without NOTIFY_SOCKET this does nothing.
+function notifyReady() {
+  if (!process.env.NOTIFY_SOCKET) return;
+  execFile('systemd-notify', ['--ready', `--status=serving pid ${process.pid}`], (err) => {
+    if (err) console.error(`node server: systemd-notify: ${err.message} (is systemd installed?)`);
+  });
+}
 
 const server = http.createServer(handler);
 stopGracefully(server);
@@ -20,6 +32,7 @@ if (process.env.PORT !== undefined && process.argv[2] === undefined && process.e
   const host = process.env.HOST ?? '127.0.0.1';
   server.listen(port, host, () => {
     console.log(`node server pid=${process.pid} listening port=${server.address().port}`);
+    notifyReady();
   });
 } else {
   const fd = Number(process.argv[2] ?? process.env.FD ?? 3);
@@ -29,5 +42,6 @@ if (process.env.PORT !== undefined && process.argv[2] === undefined && process.e
   }
   server.listen({ fd }, () => {
     console.log(`node server pid=${process.pid} listening fd=${fd}`);
+    notifyReady();
   });
 }

@@ -178,6 +178,15 @@ TEST(Reload, TheNodeExampleDrainsWithoutAFailedRequestToo) {
   three_reloads_under_load(o, true);
 }
 
+TEST(Reload, TheNodeExampleSaysWhenItIsReady) {
+  const std::string node = find_program("node");
+  if (node.empty() || find_program("systemd-notify").empty()) GTEST_SKIP() << "needs node and systemd-notify";
+  Options o;
+  o.ready = "notify";
+  o.command = "\"" + node + "\", \"" + source_dir() + "/examples/node/server.js\", \"{fd:http}\"";
+  three_reloads_under_load(o, true);
+}
+
 TEST(Reload, InBatches) {
   Options o;
   o.workers = 4;
