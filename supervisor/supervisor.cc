@@ -354,8 +354,10 @@ void Supervisor::on_previous_exited(Slot& slot, int wait_status) {
 
 void Supervisor::on_retiree_exited(Process& proc, int wait_status) {
   const std::string exit = finish_process(proc, wait_status);
-  log_->info("worker {} (pid {}) drained: {} after {}", proc.id, proc.pid, exit,
-             format_uptime(Clock::now() - proc.started));
+  const TimePoint now = Clock::now();
+  log_->info("worker {} (pid {}) drained: {}, {} after the stop signal (up {})", proc.id, proc.pid,
+             exit, format_uptime(now - proc.retired_at.value_or(now)),
+             format_uptime(now - proc.started));
   const int id = proc.id;
   std::erase_if(retiring_, [&](const auto& p) { return p.get() == &proc; });
   release_socket_if_unused(id);

@@ -85,6 +85,7 @@ class Supervisor {
     std::optional<std::pair<TimePoint, double>> tree_cpu;
     std::optional<std::pair<TimePoint, uint64_t>> requests_seen;
     uint64_t tree_rss = 0;
+    std::optional<TimePoint> retired_at;  // when it was told to drain for good
   };
 
   // A worker id and what belongs to it across its processes.

@@ -84,6 +84,7 @@ void Supervisor::scale_to(int count) {
 
 void Supervisor::retire(std::unique_ptr<Process> proc, std::string_view why) {
   log_->info("worker {} (pid {}) draining ({})", proc->id, proc->pid, why);
+  proc->retired_at = Clock::now();
   if (shm_ && proc->shm_slot >= 0) shm_->request_drain(proc->shm_slot);
   ::kill(proc->pid, config_.worker.stop_signal);
   // A stopped process would never see the stop signal.
