@@ -84,6 +84,8 @@ Supervisor::Supervisor(config::Config config, ListenSockets sockets, int worker_
   ready_poll_.get()->data = this;
   uv_timer_init(&loop_, sample_timer_.get());
   sample_timer_.get()->data = this;
+  uv_timer_init(&loop_, watchdog_timer_.get());
+  watchdog_timer_.get()->data = this;
 }
 
 Supervisor::~Supervisor() {
@@ -100,6 +102,7 @@ Supervisor::~Supervisor() {
   health_timer_.close();
   ready_poll_.close();
   sample_timer_.close();
+  watchdog_timer_.close();
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
 }
@@ -145,6 +148,13 @@ int Supervisor::run() {
   start_shared_memory();
   start_health_timer();
   start_sampling();
+  if (auto interval = notifier_.watchdog_interval()) {
+    // Pinged from the loop itself: a loop that stops turning stops pinging.
+    uv_timer_start(
+        watchdog_timer_.get(),
+        [](uv_timer_t* t) { static_cast<Supervisor*>(t->data)->notifier_.watchdog(); },
+        0, static_cast<uint64_t>(std::max<int64_t>(interval->count(), 1)));
+  }
 
   log_->info("corral '{}' starting {} worker{} on {}: {}", config_.name, slots_.size(),
              slots_.size() == 1 ? "" : "s", sockets_.describe(),
@@ -375,6 +385,40 @@ void Supervisor::mark_ready(Slot& slot) {
   if (slot.state != WorkerState::kStarting) return;
   perform(slot, next(slot.state, Event::kReady), {});
   if (reload_ && reload_->plan.replacing(slot.id)) apply(reload_->plan.on_ready(slot.id));
+  maybe_announce_ready();
+}
+
+void Supervisor::maybe_announce_ready() {
+  // Once the initial workers are settled: ready, or given up (a service
+  // that cannot start at all exits instead).
+  if (announced_ready_ || stopping_) return;
+  int ready = 0;
+  for (const auto& slot : slots_) {
+    if (slot->state == WorkerState::kReady) {
+      ++ready;
+    } else if (slot->state != WorkerState::kFailed) {
+      return;
+    }
+  }
+  if (ready == 0) return;
+  announced_ready_ = true;
+  log_->info("{}", summary());
+  notifier_.ready(summary());
+}
+
+std::string Supervisor::summary() const {
+  int ready = 0, failed = 0, restarts = 0;
+  for (const auto& slot : slots_) {
+    ready += slot->state == WorkerState::kReady ? 1 : 0;
+    failed += slot->state == WorkerState::kFailed ? 1 : 0;
+    restarts += slot->restarts.restarts();
+  }
+  std::string line = fmt::format("{}/{} workers ready", ready, slots_.size());
+  if (failed > 0) line += fmt::format(", {} failed", failed);
+  line += fmt::format(", {} restart{}", restarts, restarts == 1 ? "" : "s");
+  if (reload_) line += fmt::format(", {} under way", reload_->what);
+  if (pinned_) line += ", count pinned";
+  return line;
 }
 
 void Supervisor::perform(Slot& slot, Step step, const RestartDecision& decision) {
@@ -547,6 +591,7 @@ void Supervisor::kill_group(pid_t pid) {
 void Supervisor::stop_service(bool graceful, int exit_code) {
   const bool first = !stopping_;
   stopping_ = true;
+  if (first) notifier_.stopping();
   exit_code_ = exit_code;
   if (reload_) apply(reload_->plan.cancel("the service is stopping"));
   for (auto& slot : slots_) {
@@ -587,6 +632,7 @@ void Supervisor::on_drain_timeout() {
 
 void Supervisor::check_finished() {
   if (quitting_) return;
+  maybe_announce_ready();  // a slot that gave up settles the start too
   int alive = static_cast<int>(retiring_.size()), failed = 0, waiting = 0;
   for (auto& slot : slots_) {
     if (has_process(slot->state)) ++alive;
@@ -680,6 +726,7 @@ void Supervisor::on_notify(pid_t sender, const NotifyMessage& message) {
 
 void Supervisor::check_health() {
   const TimePoint now = Clock::now();
+  if (announced_ready_ && !stopping_) notifier_.status(summary());
   if (shm_) {
     shm_->heartbeat();
     if (auto problem = shm_->check_and_repair_header()) {

@@ -27,6 +27,7 @@
 #include "supervisor/restart_policy.h"
 #include "supervisor/rolling_reload.h"
 #include "supervisor/scale_policy.h"
+#include "supervisor/service_notifier.h"
 #include "supervisor/uv_handle.h"
 #include "supervisor/worker_lifecycle.h"
 
@@ -111,6 +112,7 @@ class Supervisor {
     TimePoint began;
     std::vector<AdminServer::Respond> waiters;
     std::optional<config::Config> previous_config;  // restored if it fails
+    bool announced = false;  // RELOADING=1 was sent: READY=1 ends it
   };
 
   // Where a pid belongs.
@@ -136,6 +138,8 @@ class Supervisor {
   void start_health_timer();  // at start, and when a reload changes the timeouts
   void apply_config_timers();  // after a reload changed the configuration
   void check_health();
+  std::string summary() const;  // one line for systemd's STATUS=
+  void maybe_announce_ready();
   void poll_readiness();
   void kill_unhealthy(Slot& slot, const HealthVerdict& verdict);
   void on_signal(int signum);
@@ -200,6 +204,10 @@ class Supervisor {
   UvHandle<uv_timer_t> drain_timer_;
   UvHandle<uv_timer_t> health_timer_;
   UvHandle<uv_timer_t> ready_poll_;  // shared memory, often, while a worker starts
+  // corral's own service manager (systemd), when it has one.
+  ServiceNotifier notifier_;
+  UvHandle<uv_timer_t> watchdog_timer_;
+  bool announced_ready_ = false;
   std::unique_ptr<NotifySocket> notify_;
   std::optional<ipc::ShmSegment> shm_;  // absent if it could not be created
   std::vector<bool> shm_slot_used_;

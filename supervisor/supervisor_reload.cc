@@ -156,6 +156,9 @@ void Supervisor::start_reload(std::string what, std::vector<int> ids, AdminServe
   }
   reload_.emplace(ActiveReload{RollingReload({}, 1), std::move(what), Clock::now(), {},
                                std::move(previous)});
+  // systemd's ExecReload waits for this: a whole reload, not one worker's.
+  if (reread_config && announced_ready_) notifier_.reloading();
+  reload_->announced = reread_config && announced_ready_;
   if (respond) reload_->waiters.push_back(std::move(respond));
   // A count from the new configuration applies first, unless pinned: fewer
   // workers to replace, and new ones start with the new configuration.
@@ -274,6 +277,7 @@ void Supervisor::finish_reload(const std::optional<std::string>& error) {
     reply = ipc::admin::ok_reply({{"replaced", done.plan.replaced()}, {"duration_s", took}});
   }
   for (auto& respond : done.waiters) respond(reply);
+  if (done.announced && !stopping_) notifier_.ready(summary());
 }
 
 }  // namespace corral::supervisor
