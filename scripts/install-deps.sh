@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libuv1-dev libboost-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
-  prometheus-cpp-dev nlohmann-json3-dev libcli11-dev libsystemd-dev
+  prometheus-cpp-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev
   # the test suite: the sanitizer runtime, real third-party servers, curl,
   # a terminal for corral top

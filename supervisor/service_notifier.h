@@ -1,5 +1,5 @@
 // corral's own reports to its service manager (systemd's sd_notify
-// protocol, through libsystemd): readiness, a one-line status, reloads,
+// protocol): readiness, a one-line status, reloads,
 // stopping and watchdog pings. Every method is a no-op when corral was not
 // started with NOTIFY_SOCKET (a terminal, a container). Used from the
 // supervisor's loop thread only.
@@ -20,8 +20,7 @@ namespace corral::supervisor {
 
 class ServiceNotifier {
  public:
-  // Reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID now; they stay in
-  // corral's environment (libsystemd reads them at each call).
+  // Reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID now.
   ServiceNotifier();
 
   // Whether a service manager listens (NOTIFY_SOCKET is set).
@@ -55,6 +54,7 @@ class ServiceNotifier {
   bool send(const std::string& message);
 
   bool enabled_ = false;
+  std::string socket_path_;
   std::optional<std::chrono::milliseconds> watchdog_interval_;
   std::optional<std::string> last_status_;
 };
