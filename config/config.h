@@ -118,6 +118,25 @@ struct AutoscaleConfig {
   bool operator==(const AutoscaleConfig&) const = default;
 };
 
+// [metrics]: Prometheus metrics and health checks over HTTP, served by the
+// supervisor's loop (docs/metrics.md).
+struct MetricsConfig {
+  Address listen;     // TCP ("127.0.0.1:9100") or unix
+  int ready_min = 1;  // GET /health/ready answers 200 with at least this many ready workers
+
+  bool operator==(const MetricsConfig&) const = default;
+};
+
+// One [[hook]]: a program run with the event as JSON on its stdin.
+struct HookConfig {
+  enum class Event { kCrash, kHung, kFailed, kScale, kReload, kMemory };
+  std::vector<Event> on;             // at least one
+  std::vector<std::string> command;  // argv; a bare name is looked up in PATH
+  Duration timeout{10'000};          // then SIGKILL
+
+  bool operator==(const HookConfig&) const = default;
+};
+
 struct AdminConfig {
   std::string socket;  // empty: <runtime dir>/NAME.sock (docs/admin-protocol.md)
 
@@ -134,6 +153,8 @@ struct Config {
   // Present when the file has an [autoscale] table (or [[autoscale.rule]]
   // entries); then [worker] count is only the starting count.
   std::optional<AutoscaleConfig> autoscale;
+  std::optional<MetricsConfig> metrics;
+  std::vector<HookConfig> hooks;
   AdminConfig admin;
 
   bool operator==(const Config&) const = default;
