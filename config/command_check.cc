@@ -40,33 +40,22 @@ Status check_directory(const std::string& cwd) {
   return Ok{};
 }
 
-}  // namespace
-
-Status check_command(const Config& config) {
-  const char* path_env = std::getenv("PATH");
-  return check_command(config, path_env != nullptr ? path_env : kDefaultPath);
-}
-
-Status check_command(const Config& config, std::string_view search_path) {
-  const WorkerConfig& w = config.worker;
-  if (w.command.empty() || w.command[0].empty()) return Error{"no command to run"};
-  if (!w.cwd.empty()) {
-    if (auto ok = check_directory(w.cwd); !ok) return ok;
-  }
-  const std::string& program = w.command[0];
-
+// `program` as the launcher resolves it: with a '/', relative to `cwd` (or
+// corral's cwd); otherwise through `search_path`. `what` prefixes messages.
+Status check_program(const std::string& program, const std::string& cwd,
+                     std::string_view search_path, std::string_view what) {
   if (program.find('/') != std::string::npos) {
     const bool relative = program[0] != '/';
-    const std::string path = relative && !w.cwd.empty() ? w.cwd + "/" + program : program;
+    const std::string path = relative && !cwd.empty() ? cwd + "/" + program : program;
     const int error = executable_error(path);
     if (error == 0) return Ok{};
     const std::string in_cwd =
-        relative && !w.cwd.empty() ? fmt::format(" in cwd '{}'", w.cwd) : std::string();
+        relative && !cwd.empty() ? fmt::format(" in cwd '{}'", cwd) : std::string();
     if (error == ENOENT || error == ENOTDIR) {
-      return Error{
-          fmt::format("command '{}' not found{} ({})", program, in_cwd, std::strerror(error))};
+      return Error{fmt::format("{}command '{}' not found{} ({})", what, program, in_cwd,
+                               std::strerror(error))};
     }
-    return Error{fmt::format("command '{}'{} is not executable ({})", program, in_cwd,
+    return Error{fmt::format("{}command '{}'{} is not executable ({})", what, program, in_cwd,
                              std::strerror(error))};
   }
 
@@ -90,10 +79,31 @@ Status check_command(const Config& config, std::string_view search_path) {
     start = end + 1;
   }
   if (!refused.empty()) {
-    return Error{fmt::format("command '{}' found in PATH as {}, which is not executable ({})",
-                             program, refused, std::strerror(refused_error))};
+    return Error{fmt::format("{}command '{}' found in PATH as {}, which is not executable ({})",
+                             what, program, refused, std::strerror(refused_error))};
   }
-  return Error{fmt::format("command '{}' not found in PATH", program)};
+  return Error{fmt::format("{}command '{}' not found in PATH", what, program)};
+}
+
+}  // namespace
+
+Status check_command(const Config& config) {
+  const char* path_env = std::getenv("PATH");
+  return check_command(config, path_env != nullptr ? path_env : kDefaultPath);
+}
+
+Status check_command(const Config& config, std::string_view search_path) {
+  const WorkerConfig& w = config.worker;
+  if (w.command.empty() || w.command[0].empty()) return Error{"no command to run"};
+  if (!w.cwd.empty()) {
+    if (auto ok = check_directory(w.cwd); !ok) return ok;
+  }
+  if (auto ok = check_program(w.command[0], w.cwd, search_path, ""); !ok) return ok;
+  for (const HookConfig& hook : config.hooks) {
+    if (hook.command.empty() || hook.command[0].empty()) return Error{"[[hook]] has no command"};
+    if (auto ok = check_program(hook.command[0], "", search_path, "[[hook]] "); !ok) return ok;
+  }
+  return Ok{};
 }
 
 }  // namespace corral::config

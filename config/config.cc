@@ -80,6 +80,24 @@ const char* to_string(AutoscaleRule::Direction d) {
   return d == AutoscaleRule::Direction::kAbove ? "above" : "below";
 }
 
+const char* to_string(HookConfig::Event e) {
+  switch (e) {
+    case HookConfig::Event::kCrash:
+      return "crash";
+    case HookConfig::Event::kHung:
+      return "hung";
+    case HookConfig::Event::kFailed:
+      return "failed";
+    case HookConfig::Event::kScale:
+      return "scale";
+    case HookConfig::Event::kReload:
+      return "reload";
+    case HookConfig::Event::kMemory:
+      return "memory";
+  }
+  return "?";
+}
+
 Duration default_hold(AutoscaleRule::Direction d) {
   return d == AutoscaleRule::Direction::kAbove ? Duration{15'000} : Duration{300'000};
 }
@@ -113,6 +131,14 @@ std::optional<AutoscaleRule::Metric> parse_metric(std::string_view text) {
   using M = AutoscaleRule::Metric;
   for (auto m : {M::kCpu, M::kMemory, M::kInflight, M::kRps}) {
     if (text == to_string(m)) return m;
+  }
+  return std::nullopt;
+}
+
+std::optional<HookConfig::Event> parse_hook_event(std::string_view text) {
+  using E = HookConfig::Event;
+  for (auto e : {E::kCrash, E::kHung, E::kFailed, E::kScale, E::kReload, E::kMemory}) {
+    if (text == to_string(e)) return e;
   }
   return std::nullopt;
 }

@@ -168,12 +168,14 @@ const char* to_string(ReadyMode);
 const char* to_string(OutputMode);
 const char* to_string(AutoscaleRule::Metric);     // "cpu", "memory", "inflight", "rps"
 const char* to_string(AutoscaleRule::Direction);  // "above", "below"
+const char* to_string(HookConfig::Event);  // "crash", "hung", "failed", "scale", "reload", "memory"
 
 // The reverse of to_string; nullopt for any other text.
 std::optional<RestartPolicy> parse_restart_policy(std::string_view text);
 std::optional<SocketMode> parse_socket_mode(std::string_view text);
 std::optional<OutputMode> parse_output_mode(std::string_view text);
 std::optional<AutoscaleRule::Metric> parse_metric(std::string_view text);
+std::optional<HookConfig::Event> parse_hook_event(std::string_view text);
 
 // Names users choose: the service name becomes part of file and shared
 // memory names, a socket name part of {fd:NAME} and LISTEN_FDNAMES.

@@ -34,9 +34,8 @@ constexpr int kMaxBacklog = 65535;
 constexpr int kMaxRestartsLimit = 10'000;
 
 // The schema. Unsupported keys are those DESIGN.md lists for later versions.
-constexpr std::array kRootKeys = {"name"sv,   "worker"sv, "restart"sv,  "socket"sv,
-                                  "reload"sv, "admin"sv,  "autoscale"sv};
-constexpr std::array kRootUnsupported = {"metrics"sv};
+constexpr std::array kRootKeys = {"name"sv,  "worker"sv,    "restart"sv, "socket"sv, "reload"sv,
+                                  "admin"sv, "autoscale"sv, "metrics"sv, "hook"sv};
 constexpr std::array kWorkerKeys = {
     "command"sv,       "count"sv,     "cwd"sv,           "env"sv,    "stop_signal"sv,
     "drain_timeout"sv, "ready"sv,     "ready_timeout"sv, "output"sv, "heartbeat_timeout"sv,
@@ -50,9 +49,11 @@ constexpr std::array kReloadKeys = {"batch"sv};
 constexpr std::array kAutoscaleKeys = {"min"sv, "max"sv, "interval"sv, "rule"sv};
 constexpr std::array kRuleKeys = {"metric"sv, "above"sv,  "below"sv,   "for"sv,
                                   "add"sv,    "remove"sv, "cooldown"sv};
+constexpr std::array kMetricsKeys = {"listen"sv, "ready_min"sv};
+constexpr std::array kHookKeys = {"on"sv, "command"sv, "timeout"sv};
 constexpr std::array<std::string_view, 0> kNone = {};
 
-constexpr Section kRoot = {"", kRootKeys, kRootUnsupported};
+constexpr Section kRoot = {"", kRootKeys, kNone};
 constexpr Section kWorker = {"[worker]", kWorkerKeys, kWorkerUnsupported};
 constexpr Section kRestart = {"[restart]", kRestartKeys, kNone};
 constexpr Section kSocket = {"[[socket]]", kSocketKeys, kNone};
@@ -60,21 +61,28 @@ constexpr Section kAdmin = {"[admin]", kAdminKeys, kNone};
 constexpr Section kReload = {"[reload]", kReloadKeys, kNone};
 constexpr Section kAutoscale = {"[autoscale]", kAutoscaleKeys, kNone};
 constexpr Section kRule = {"[[autoscale.rule]]", kRuleKeys, kNone};
+constexpr Section kMetrics = {"[metrics]", kMetricsKeys, kNone};
+constexpr Section kHook = {"[[hook]]", kHookKeys, kNone};
 
-constexpr std::array<const Section*, 8> kAllSections = {&kRoot,  &kWorker, &kRestart,   &kSocket,
-                                                        &kAdmin, &kReload, &kAutoscale, &kRule};
+constexpr std::array<const Section*, 10> kAllSections = {
+    &kRoot,   &kWorker,    &kRestart, &kSocket,  &kAdmin,
+    &kReload, &kAutoscale, &kRule,    &kMetrics, &kHook};
 
-void read_command(TableReader& r, WorkerConfig& w) {
+// An argv (`[worker] command`, `[[hook]] command`): a non-empty array of
+// strings without NULs whose first element is not empty. Returns false
+// after reporting a problem (an absent key is no problem).
+bool read_argv(TableReader& r, std::vector<std::string>& out) {
   const toml::node* node = r.table().get("command");
-  if (node == nullptr) return;
+  if (node == nullptr) return true;
+  const std::string what = r.what("command");
   const auto* array = node->as_array();
   if (array == nullptr) {
     r.wrong_type(*node, "command", "an array of strings like [\"./server\", \"--port\", \"8080\"]");
-    return;
+    return false;
   }
   if (array->empty()) {
-    r.fail(*node, "[worker] command must not be empty");
-    return;
+    r.fail(*node, fmt::format("{} must not be empty", what));
+    return false;
   }
   std::vector<std::string> command;
   bool ok = true;
@@ -82,20 +90,21 @@ void read_command(TableReader& r, WorkerConfig& w) {
     const toml::node& arg = *array->get(i);
     const auto* s = arg.as_string();
     if (s == nullptr) {
-      r.fail(arg, fmt::format("[worker] command[{}] must be a string, not {}", i, describe(arg)));
+      r.fail(arg, fmt::format("{}[{}] must be a string, not {}", what, i, describe(arg)));
       ok = false;
     } else if (s->get().find('\0') != std::string::npos) {
-      r.fail(arg, fmt::format("[worker] command[{}] contains a NUL character", i));
+      r.fail(arg, fmt::format("{}[{}] contains a NUL character", what, i));
       ok = false;
     } else {
       command.push_back(s->get());
     }
   }
   if (ok && command[0].empty()) {
-    r.fail(*array->get(0), "[worker] command[0], the program to run, must not be empty");
+    r.fail(*array->get(0), fmt::format("{}[0], the program to run, must not be empty", what));
     ok = false;
   }
-  if (ok) w.command = std::move(command);
+  if (ok) out = std::move(command);
+  return ok;
 }
 
 void read_count(TableReader& r, WorkerConfig& w) {
@@ -240,7 +249,7 @@ void read_max_memory(TableReader& r, WorkerConfig& w) {
 
 void read_worker(TableReader& r, WorkerConfig& w) {
   r.check_keys(kAllSections);
-  read_command(r, w);
+  read_argv(r, w.command);
   read_count(r, w);
   if (auto cwd = r.read_string("cwd")) w.cwd = *cwd;
   read_env(r, w);
@@ -557,6 +566,117 @@ void read_autoscale(TableReader& r, AutoscaleConfig& a) {
   }
 }
 
+// --- [metrics] and [[hook]] ------------------------------------------------
+
+void read_metrics(TableReader& r, MetricsConfig& m) {
+  r.check_keys(kAllSections);
+  if (const toml::node* node = r.table().get("listen")) {
+    if (auto text = r.read_string("listen")) {
+      if (auto address = parse_address(*text)) {
+        m.listen = *address;
+      } else {
+        r.fail(*node, fmt::format("[metrics] listen: {}", address.error().message));
+      }
+    }
+  } else {
+    r.fail(r.table(), "[metrics] needs a listen address, e.g. listen = \"127.0.0.1:9100\"");
+  }
+  if (auto n = r.read_int("ready_min", 1, kMaxWorkers)) m.ready_min = *n;
+}
+
+using HookEvent = HookConfig::Event;
+
+constexpr std::string_view kHookEventChoices =
+    "\"crash\", \"hung\", \"failed\", \"scale\", \"reload\" or \"memory\"";
+
+// `on`: a non-empty array of event names, each at most once.
+bool read_hook_events(TableReader& r, HookConfig& h) {
+  const toml::node* node = r.table().get("on");
+  if (node == nullptr) {
+    r.fail(r.table(), fmt::format("[[hook]] needs on = [...], the events that run it: {}",
+                                  kHookEventChoices));
+    return false;
+  }
+  const auto* array = node->as_array();
+  if (array == nullptr) {
+    r.wrong_type(*node, "on", "an array of event names like [\"crash\", \"failed\"]");
+    return false;
+  }
+  if (array->empty()) {
+    r.fail(*node, fmt::format("[[hook]] on must name at least one event: {}", kHookEventChoices));
+    return false;
+  }
+  constexpr std::array kNames = {"crash"sv, "hung"sv, "failed"sv, "scale"sv, "reload"sv, "memory"sv};
+  bool ok = true;
+  std::vector<HookEvent> events;
+  for (size_t i = 0; i < array->size(); ++i) {
+    const toml::node& element = *array->get(i);
+    const auto* s = element.as_string();
+    std::optional<HookEvent> event = s != nullptr ? parse_hook_event(s->get()) : std::nullopt;
+    if (!event) {
+      std::string message =
+          fmt::format("[[hook]] on[{}] must be {}, not {}", i, kHookEventChoices, describe(element));
+      if (s != nullptr) {
+        if (auto near = closest_match(s->get(), kNames)) {
+          message += fmt::format("; did you mean \"{}\"?", *near);
+        }
+      }
+      r.fail(element, std::move(message));
+      ok = false;
+    } else if (std::find(events.begin(), events.end(), *event) != events.end()) {
+      r.fail(element, fmt::format("[[hook]] on lists \"{}\" twice", to_string(*event)));
+      ok = false;
+    } else {
+      events.push_back(*event);
+    }
+  }
+  if (ok) h.on = std::move(events);
+  return ok;
+}
+
+// Reads one [[hook]]; false if it had errors.
+bool read_hook(TableReader& r, HookConfig& h) {
+  r.check_keys(kAllSections);
+  bool ok = read_hook_events(r, h);
+  if (r.table().get("command") == nullptr) {
+    r.fail(r.table(), "[[hook]] needs a command, e.g. command = [\"/etc/corral/alert.sh\"]");
+    ok = false;
+  } else if (!read_argv(r, h.command)) {
+    ok = false;
+  }
+  if (const toml::node* node = r.table().get("timeout")) {
+    if (auto d = r.read_duration("timeout")) {
+      if (d->count() <= 0) {
+        r.fail(*node, "[[hook]] timeout must be greater than 0: a hook that may run forever "
+                      "would hold its place among the hooks running at once");
+        ok = false;
+      } else {
+        h.timeout = *d;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+void read_hooks(Diagnostics& diag, const toml::node& node, std::vector<HookConfig>& hooks) {
+  const auto* array = node.as_array();
+  if (array == nullptr || !array->is_array_of_tables()) {
+    diag.add(node.source(),
+             node.is_table()
+                 ? std::string("hook must be an array of tables: write [[hook]], not [hook]")
+                 : fmt::format("hook must be an array of tables ([[hook]]), not {}",
+                               describe(node)));
+    return;
+  }
+  for (const toml::node& element : *array) {
+    TableReader r(diag, *element.as_table(), kHook);
+    HookConfig hook;
+    if (read_hook(r, hook)) hooks.push_back(std::move(hook));
+  }
+}
+
 void read_root(Diagnostics& diag, const toml::table& root, Config& c) {
   TableReader r(diag, root, kRoot);
   r.check_keys(kAllSections);
@@ -596,7 +716,12 @@ void read_root(Diagnostics& diag, const toml::table& root, Config& c) {
     sr.check_keys(kAllSections);
     if (auto path = sr.read_string("socket")) c.admin.socket = *path;
   });
+  section("metrics", kMetrics, [&](TableReader& sr) {
+    c.metrics.emplace();
+    read_metrics(sr, *c.metrics);
+  });
   if (const toml::node* node = root.get("socket")) read_sockets(diag, *node, c.sockets);
+  if (const toml::node* node = root.get("hook")) read_hooks(diag, *node, c.hooks);
 }
 
 }  // namespace

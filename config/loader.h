@@ -22,9 +22,8 @@ struct Overrides {
 };
 
 // Parses TOML text; `source` names it in error messages and becomes
-// Config::source. Keys and tables the design lists but this version does not
-// implement (user, heartbeat_timeout, max_memory, [autoscale], [admin],
-// [metrics]) are refused, never ignored. All problems are reported at once,
+// Config::source. Keys the design lists but this version does not implement
+// ([worker] user) are refused, never ignored. All problems are reported at once,
 // one per line, in file order: "web.toml:12:3: unknown key 'drain_timout'
 // in [worker]; did you mean 'drain_timeout'?".
 Result<Config> load_toml(const std::string& text, const std::string& source);
@@ -44,7 +43,9 @@ Result<Config> apply_overrides(Config base, const Overrides& flags);
 // regular file: a name with a '/' relative to worker.cwd (or corral's cwd),
 // any other name through PATH (corral's own; /usr/local/bin:/usr/bin:/bin
 // when unset). Errors: "command 'nosuchbin' not found in PATH",
-// "command './x' is not executable (Permission denied)".
+// "command './x' is not executable (Permission denied)". Each [[hook]]
+// command is checked the same way (relative to corral's cwd, where hooks
+// run): "[[hook]] command 'alert' not found in PATH".
 Status check_command(const Config& config);
 // The same with an explicit search path instead of $PATH.
 Status check_command(const Config& config, std::string_view search_path);

@@ -139,6 +139,16 @@ Result<Config> apply_overrides(Config base, const Overrides& flags) {
   }
   if (c.worker.command[0].empty()) return Error{"the command's program name is empty"};
   if (auto ok = check_sockets(c.sockets); !ok) return ok.error();
+  if (c.metrics) {
+    const Address& m = c.metrics->listen;
+    const bool ephemeral = m.kind != Address::Kind::kUnix && m.port == 0;
+    for (const SocketConfig& s : c.sockets) {
+      if (!ephemeral && s.listen == m) {
+        return Error{fmt::format("[metrics] and socket '{}' both listen on {}", s.name,
+                                 m.to_string())};
+      }
+    }
+  }
 
   // Where the command and environment came from, for the messages below.
   const std::string file = c.source.empty() ? "" : c.source + ": ";

@@ -139,6 +139,27 @@ void write_autoscale(const std::optional<AutoscaleConfig>& a, std::string& out) 
   }
 }
 
+void write_metrics(const std::optional<MetricsConfig>& m, std::string& out) {
+  if (!m) {
+    out += "# [metrics] absent: no metrics or health endpoints\n";
+    return;
+  }
+  out += "[metrics]\n";
+  out += fmt::format("listen = {}\n", quote(m->listen.to_string()));
+  out += fmt::format("ready_min = {}\n", m->ready_min);
+}
+
+void write_hook(const HookConfig& h, std::string& out) {
+  out += "[[hook]]\n";
+  out += "on = [";
+  for (size_t i = 0; i < h.on.size(); ++i) out += (i > 0 ? ", " : "") + quote(to_string(h.on[i]));
+  out += "]\n";
+  out += "command = [";
+  for (size_t i = 0; i < h.command.size(); ++i) out += (i > 0 ? ", " : "") + quote(h.command[i]);
+  out += "]\n";
+  out += fmt::format("timeout = {}\n", duration(h.timeout));
+}
+
 }  // namespace
 
 std::string to_toml(const Config& config) {
@@ -158,6 +179,13 @@ std::string to_toml(const Config& config) {
              ? "# socket unset: $XDG_RUNTIME_DIR/corral/NAME.sock, /run/corral/NAME.sock as root,\n"
                "# /tmp/corral-UID/NAME.sock otherwise\n"
              : fmt::format("socket = {}\n", quote(config.admin.socket));
+  out += '\n';
+  write_metrics(config.metrics, out);
+  if (config.hooks.empty()) out += "\n# no [[hook]]: no programs run on events\n";
+  for (const HookConfig& h : config.hooks) {
+    out += '\n';
+    write_hook(h, out);
+  }
   return out;
 }
 

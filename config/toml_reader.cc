@@ -131,10 +131,14 @@ void TableReader::check_keys(std::span<const Section* const> all_sections) {
       message = fmt::format("unknown key '{}' in {}", k, section_.title);
     }
 
-    // A key of another table, written in the wrong one: say where it goes.
+    // A key of another table, written in the wrong one: say where it goes
+    // (the first such table: "command" belongs in [worker] before [[hook]]).
     const Section* home = nullptr;
     for (const Section* other : all_sections) {
-      if (other != &section_ && !other->title.empty() && contains(other->keys, k)) home = other;
+      if (home == nullptr && other != &section_ && !other->title.empty() &&
+          contains(other->keys, k)) {
+        home = other;
+      }
     }
     if (home != nullptr) {
       diag_.add(key.source(), fmt::format("{}; it belongs in {}", message, home->title));

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "config/loader.h"
@@ -106,6 +108,29 @@ TEST_F(CheckCommand, CwdMustBeADirectory) {
 
 TEST_F(CheckCommand, EmptyCommand) {
   EXPECT_EQ(error(check_command(command({}))), "no command to run");
+}
+
+TEST_F(CheckCommand, HookCommandsAreCheckedToo) {
+  Config c = command({"/bin/sh"});
+  HookConfig hook;
+  hook.on = {HookConfig::Event::kCrash};
+  hook.command = {(dir_ / "run.sh").string(), "--flag"};
+  c.hooks.push_back(hook);
+  EXPECT_TRUE(check_command(c, "/usr/bin:/bin").ok());
+
+  c.hooks.push_back(hook);
+  c.hooks[1].command = {"no-such-alert-program"};
+  EXPECT_EQ(error(check_command(c, "/usr/bin:/bin")),
+            "[[hook]] command 'no-such-alert-program' not found in PATH");
+  c.hooks[1].command = {(dir_ / "data.txt").string()};
+  EXPECT_EQ(error(check_command(c, "/usr/bin:/bin")),
+            fmt::format("[[hook]] command '{}' is not executable (Permission denied)",
+                        (dir_ / "data.txt").string()));
+  // Hooks run in corral's cwd, not the worker's.
+  c.worker.cwd = dir_.string();
+  c.hooks[1].command = {"./run.sh"};
+  EXPECT_THAT(error(check_command(c, "/usr/bin:/bin")),
+              ::testing::StartsWith("[[hook]] command './run.sh' not found"));
 }
 
 }  // namespace

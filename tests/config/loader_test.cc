@@ -181,7 +181,7 @@ TEST(LoadTomlErrors, UnknownTopLevelNames) {
             "web.toml:1:2: unknown table [restrat]; did you mean [restart]?");
   EXPECT_EQ(load_error("[logging]\n"),
             "web.toml:1:2: unknown table [logging]; the file may contain 'name', [worker], "
-            "[restart], [[socket]], [reload], [admin], [autoscale]");
+            "[restart], [[socket]], [reload], [admin], [autoscale], [metrics], [[hook]]");
   EXPECT_EQ(load_error("[autoscael]\nmin = 2\n"),
             "web.toml:1:2: unknown table [autoscael]; did you mean [autoscale]?");
 }
@@ -198,8 +198,6 @@ TEST(LoadTomlErrors, KeyInTheWrongTableSaysWhereItBelongs) {
 TEST(LoadTomlErrors, NotYetSupportedKeysAreRefused) {
   EXPECT_EQ(load_error("[worker]\nuser = \"www-data\"\n"),
             "web.toml:2:1: [worker] user is not supported in this version");
-  EXPECT_EQ(load_error("[metrics]\nlisten = \"127.0.0.1:9464\"\n"),
-            "web.toml:1:2: [metrics] is not supported in this version");
 }
 
 TEST(LoadTomlErrors, TyposOfUnsupportedKeysStillGetASuggestion) {
@@ -734,6 +732,115 @@ TEST_F(LoadFile, Directory) {
   auto c = load_file(dir_.string());
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().message, "cannot read " + dir_.string() + ": Is a directory");
+}
+
+// --- [metrics] ---------------------------------------------------------------
+
+TEST(LoadToml, Metrics) {
+  const Config c = load("[metrics]\nlisten = \"127.0.0.1:9100\"\nready_min = 2\n");
+  ASSERT_TRUE(c.metrics.has_value());
+  EXPECT_EQ(c.metrics->listen.to_string(), "127.0.0.1:9100");
+  EXPECT_EQ(c.metrics->ready_min, 2);
+
+  const Config unix_socket = load("[metrics]\nlisten = \"unix:/run/web-metrics.sock\"\n");
+  ASSERT_TRUE(unix_socket.metrics.has_value());
+  EXPECT_EQ(unix_socket.metrics->listen.kind, Address::Kind::kUnix);
+  EXPECT_EQ(unix_socket.metrics->ready_min, 1);
+
+  EXPECT_FALSE(load("").metrics.has_value());
+}
+
+TEST(LoadTomlErrors, Metrics) {
+  EXPECT_EQ(load_error("[metrics]\nready_min = 1\n"),
+            "web.toml:1:1: [metrics] needs a listen address, e.g. listen = \"127.0.0.1:9100\"");
+  EXPECT_THAT(load_error("[metrics]\nlisten = \"127.0.0.1:99999\"\n"),
+              ::testing::StartsWith("web.toml:2:10: [metrics] listen: "));
+  EXPECT_EQ(load_error("[metrics]\nlisten = \":9100\"\nready_min = 0\n"),
+            "web.toml:3:13: [metrics] ready_min must be from 1 to 2048, not 0");
+  EXPECT_EQ(load_error("[metrics]\nlisten = \":9100\"\nready_min = 3000\n"),
+            "web.toml:3:13: [metrics] ready_min must be from 1 to 2048, not 3000");
+  EXPECT_EQ(load_error("[metrics]\nlisten = \":9100\"\nmin_ready = 2\n"),
+            "web.toml:3:1: unknown key 'min_ready' in [metrics]; its keys are listen, ready_min");
+  EXPECT_EQ(load_error("metrics = 5\n"), "web.toml:1:11: metrics must be a table ([metrics]), not an integer 5");
+}
+
+TEST(OverridesMetrics, MetricsMayNotShareASocketsAddress) {
+  Config c = load("[metrics]\nlisten = \"127.0.0.1:9100\"\n[worker]\ncommand = [\"x\"]\n");
+  Overrides flags;
+  flags.listen = {"127.0.0.1:9100"};
+  auto r = apply_overrides(c, flags);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "[metrics] and socket 'http' both listen on 127.0.0.1:9100");
+  flags.listen = {"127.0.0.1:9101"};
+  EXPECT_TRUE(apply_overrides(c, flags).ok());
+}
+
+// --- [[hook]] ----------------------------------------------------------------
+
+TEST(LoadToml, Hooks) {
+  using E = HookConfig::Event;
+  const Config c = load(R"(
+[[hook]]
+on = ["crash", "failed"]
+command = ["/usr/local/bin/alert", "--channel", "ops"]
+timeout = "30s"
+
+[[hook]]
+on = ["scale", "reload", "memory", "hung"]
+command = ["logger", "-t", "corral"]
+)");
+  ASSERT_EQ(c.hooks.size(), 2u);
+  EXPECT_EQ(c.hooks[0].on, (std::vector<E>{E::kCrash, E::kFailed}));
+  EXPECT_EQ(c.hooks[0].command,
+            (std::vector<std::string>{"/usr/local/bin/alert", "--channel", "ops"}));
+  EXPECT_EQ(c.hooks[0].timeout, 30s);
+  EXPECT_EQ(c.hooks[1].on, (std::vector<E>{E::kScale, E::kReload, E::kMemory, E::kHung}));
+  EXPECT_EQ(c.hooks[1].timeout, 10s);
+  EXPECT_TRUE(load("").hooks.empty());
+}
+
+TEST(LoadTomlErrors, HookEvents) {
+  constexpr const char* kCmd = "command = [\"x\"]\n";
+  EXPECT_EQ(load_error(std::string("[[hook]]\non = [\"crahs\"]\n") + kCmd),
+            "web.toml:2:7: [[hook]] on[0] must be \"crash\", \"hung\", \"failed\", \"scale\", "
+            "\"reload\" or \"memory\", not a string \"crahs\"; did you mean \"crash\"?");
+  EXPECT_EQ(load_error(std::string("[[hook]]\non = [\"crash\", 3]\n") + kCmd),
+            "web.toml:2:16: [[hook]] on[1] must be \"crash\", \"hung\", \"failed\", \"scale\", "
+            "\"reload\" or \"memory\", not an integer 3");
+  EXPECT_EQ(load_error(std::string("[[hook]]\non = []\n") + kCmd),
+            "web.toml:2:6: [[hook]] on must name at least one event: \"crash\", \"hung\", "
+            "\"failed\", \"scale\", \"reload\" or \"memory\"");
+  EXPECT_EQ(load_error(std::string("[[hook]]\non = \"crash\"\n") + kCmd),
+            "web.toml:2:6: [[hook]] on must be an array of event names like [\"crash\", "
+            "\"failed\"], not a string \"crash\"");
+  EXPECT_EQ(load_error(std::string("[[hook]]\non = [\"crash\", \"crash\"]\n") + kCmd),
+            "web.toml:2:16: [[hook]] on lists \"crash\" twice");
+  EXPECT_EQ(load_error(std::string("[[hook]]\n") + kCmd),
+            "web.toml:1:1: [[hook]] needs on = [...], the events that run it: \"crash\", "
+            "\"hung\", \"failed\", \"scale\", \"reload\" or \"memory\"");
+}
+
+TEST(LoadTomlErrors, HookCommandAndTimeout) {
+  constexpr const char* kOn = "[[hook]]\non = [\"crash\"]\n";
+  EXPECT_EQ(load_error(kOn), "web.toml:1:1: [[hook]] needs a command, e.g. command = "
+                             "[\"/etc/corral/alert.sh\"]");
+  EXPECT_EQ(load_error(std::string(kOn) + "command = []\n"),
+            "web.toml:3:11: [[hook]] command must not be empty");
+  EXPECT_EQ(load_error(std::string(kOn) + "command = [\"\"]\n"),
+            "web.toml:3:12: [[hook]] command[0], the program to run, must not be empty");
+  EXPECT_EQ(load_error(std::string(kOn) + "command = [\"x\", 1]\n"),
+            "web.toml:3:17: [[hook]] command[1] must be a string, not an integer 1");
+  EXPECT_EQ(load_error(std::string(kOn) + "command = \"x\"\n"),
+            "web.toml:3:11: [[hook]] command must be an array of strings like [\"./server\", "
+            "\"--port\", \"8080\"], not a string \"x\"");
+  EXPECT_THAT(load_error(std::string(kOn) + "command = [\"x\"]\ntimeout = \"0s\"\n"),
+              ::testing::StartsWith("web.toml:4:11: [[hook]] timeout must be greater than 0"));
+  EXPECT_THAT(load_error(std::string(kOn) + "command = [\"x\"]\ntimeout = 10\n"),
+              ::testing::StartsWith("web.toml:4:11: [[hook]] timeout must be"));
+  EXPECT_EQ(load_error(std::string(kOn) + "command = [\"x\"]\ntimout = \"1s\"\n"),
+            "web.toml:4:1: unknown key 'timout' in [[hook]]; did you mean 'timeout'?");
+  EXPECT_EQ(load_error("[hook]\non = [\"crash\"]\n"),
+            "web.toml:1:1: hook must be an array of tables: write [[hook]], not [hook]");
 }
 
 }  // namespace

@@ -52,7 +52,11 @@ TEST(ToToml, DefaultsAreWrittenOut) {
             "\n"
             "[admin]\n"
             "# socket unset: $XDG_RUNTIME_DIR/corral/NAME.sock, /run/corral/NAME.sock as root,\n"
-            "# /tmp/corral-UID/NAME.sock otherwise\n");
+            "# /tmp/corral-UID/NAME.sock otherwise\n"
+            "\n"
+            "# [metrics] absent: no metrics or health endpoints\n"
+            "\n"
+            "# no [[hook]]: no programs run on events\n");
 }
 
 TEST(ToToml, DefaultsRoundTrip) {
@@ -142,6 +146,32 @@ TEST(ToToml, AutoscaleIsWrittenAsAUserWritesIt) {
                       "[admin]\n"),
             std::string::npos)
       << text;
+  EXPECT_EQ(round_trip(c), c);
+}
+
+TEST(ToToml, MetricsAndHooksRoundTrip) {
+  using E = HookConfig::Event;
+  Config c;
+  c.source = "web.toml";
+  c.worker.command = {"./server"};
+  c.metrics = MetricsConfig{*parse_address("127.0.0.1:9100"), 3};
+  c.hooks = {HookConfig{{E::kCrash, E::kFailed}, {"/usr/bin/alert", "--to", "ops \"team\""}, 2500ms},
+             HookConfig{{E::kScale, E::kReload, E::kMemory, E::kHung}, {"logger"}, 10s}};
+  const std::string text = to_toml(c);
+  EXPECT_NE(text.find("[metrics]\n"
+                      "listen = \"127.0.0.1:9100\"\n"
+                      "ready_min = 3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("[[hook]]\n"
+                      "on = [\"crash\", \"failed\"]\n"
+                      "command = [\"/usr/bin/alert\", \"--to\", \"ops \\\"team\\\"\"]\n"
+                      "timeout = \"2s500ms\"\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(round_trip(c), c);
+
+  c.metrics = MetricsConfig{*parse_address("unix:/run/corral/web-metrics.sock"), 1};
   EXPECT_EQ(round_trip(c), c);
 }
 
