@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "cli/exit_codes.h"
 #include "config/duration.h"
 #include "ipc/admin_protocol.h"
+#include "supervisor/runtime_dir.h"
 #include "supervisor/supervisor.h"
 
 namespace corral::cli {
@@ -24,7 +26,15 @@ std::string client_socket_path(const std::string& name, const std::string& socke
   if (!socket_flag.empty()) return socket_flag;
   config::Config config;  // the supervisor's rule, for a default [admin]
   config.name = name;
-  return supervisor::admin_socket_path(config);
+  const std::string path = supervisor::admin_socket_path(config);
+  // A corral started without XDG_RUNTIME_DIR (a system service: /run/corral)
+  // is asked from a login shell that has it (root's is /run/user/0): when
+  // nothing is at the first place, look where such a corral would be.
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) return path;
+  const std::string fallback = supervisor::default_runtime_dir("", ::geteuid()) + "/" + name + ".sock";
+  if (fallback != path && ::lstat(fallback.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) return fallback;
+  return path;
 }
 
 Result<Reply> admin_request(const std::string& path, const nlohmann::json& request,

@@ -218,3 +218,24 @@ TEST(Admin, PeerOfAnotherUidIsRefused) {
 
 }  // namespace
 }  // namespace corral::testing
+
+namespace corral::testing {
+namespace {
+
+// A corral started as a system service has no XDG_RUNTIME_DIR (its socket is
+// in /run/corral, or /tmp/corral-UID); a login shell asking it has one.
+TEST(Admin, ClientFindsACorralStartedWithoutXdgRuntimeDir) {
+  const std::string name = "fallback-" + std::to_string(::getpid());
+  Corral corral({"run", "--name", name, "--workers", "1", "--listen", "http=127.0.0.1:0", "--",
+                 example_server(), "--fd", "{fd:http}"},
+                {"XDG_RUNTIME_DIR="});
+  ASSERT_TRUE(corral.process.find_line(R"(admin socket: )")) << corral.process.output();
+  TempDir login_runtime_dir;
+  Process status({corral_binary(), "status", "--name", name},
+                 {"XDG_RUNTIME_DIR=" + login_runtime_dir.path()});
+  EXPECT_EQ(status.wait_exit(), 0) << status.output();
+  EXPECT_TRUE(status.find_line("corral '" + name + "'", 0ms)) << status.output();
+}
+
+}  // namespace
+}  // namespace corral::testing
