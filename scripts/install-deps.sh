@@ -9,8 +9,8 @@ packages=(
   prometheus-cpp-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev
   # the test suite: the sanitizer runtime, real third-party servers, curl,
-  # a terminal for corral top
-  clang libclang-rt-14-dev gunicorn python3 curl procps util-linux systemd tmux
+  # a terminal for corral top, Prometheus (promtool, and a server that scrapes)
+  clang libclang-rt-14-dev gunicorn python3 curl procps util-linux systemd tmux prometheus
 )
 # Node.js serves one of the example servers; keep a newer one if present.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
