@@ -83,14 +83,19 @@ void write_decimal(char* out, long value) {
     moved[i] = ::fcntl(spec.listen_fds[static_cast<size_t>(i)], F_DUPFD_CLOEXEC, high);
     if (moved[i] < 0) fail();
   }
+  int in = spec.stdin_fd >= 0 ? ::fcntl(spec.stdin_fd, F_DUPFD_CLOEXEC, high) : -1;
   int out = spec.stdout_fd >= 0 ? ::fcntl(spec.stdout_fd, F_DUPFD_CLOEXEC, high) : -1;
   int err = spec.stderr_fd >= 0 ? ::fcntl(spec.stderr_fd, F_DUPFD_CLOEXEC, high) : -1;
   int report_high = ::fcntl(report, F_DUPFD_CLOEXEC, high);
   if (report_high < 0) fail();
   report = report_high;
 
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd < 0 || ::dup2(null_fd, 0) < 0) fail();
+  if (in >= 0) {
+    if (::dup2(in, 0) < 0) fail();
+  } else {
+    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0 || ::dup2(null_fd, 0) < 0) fail();
+  }
   if (out >= 0 && ::dup2(out, 1) < 0) fail();
   if (err >= 0 && ::dup2(err, 2) < 0) fail();
   for (int i = 0; i < keep; ++i) {

@@ -18,6 +18,7 @@ struct LaunchSpec {
   std::vector<std::string> env;
   std::string cwd;               // empty: inherit
   std::vector<int> listen_fds;   // become fds 3, 4, ... in the child
+  int stdin_fd = -1;             // -1: /dev/null
   int stdout_fd = -1;            // -1: inherit corral's
   int stderr_fd = -1;
   bool set_listen_pid = false;
