@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/logging.h"
+
 namespace corral::cli {
 
 struct RunOptions {
@@ -12,7 +14,7 @@ struct RunOptions {
   std::optional<std::string> workers;
   std::vector<std::string> listen;
   std::optional<std::string> name;
-  std::string log_level = "info";
+  LogOptions log;  // --log-level, --log-format, --log-file, --log-max-size, --log-max-files
   std::vector<std::string> command;
 };
 

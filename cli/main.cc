@@ -30,7 +30,15 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--workers", run.workers, "number of workers, or 'auto' (one per CPU)");
   run_cmd->add_option("--listen", run.listen, "listening socket [NAME=]ADDR (repeatable)");
   run_cmd->add_option("--name", run.name, "service name");
-  run_cmd->add_option("--log-level", run.log_level, "trace, debug, info, warn, error, off");
+  run_cmd->add_option("--log-level", run.log.level, "trace, debug, info, warn, error, off");
+  run_cmd->add_option("--log-format", run.log.format,
+                      "auto (default: journal when stderr is the journal, else text), text, "
+                      "json, journal");
+  run_cmd->add_option("--log-file", run.log.file, "also write the log to this file, rotated");
+  run_cmd->add_option("--log-max-size", run.log.max_size,
+                      "rotate the log file at this size (default 10MiB)");
+  run_cmd->add_option("--log-max-files", run.log.max_files,
+                      "rotated log files kept (default 5): web.1.log ... web.N.log");
   run_cmd->footer(
       "The worker command follows `--`: corral run --listen :8080 -- ./server --fd {fd:http}");
 

@@ -36,10 +36,15 @@ Result<config::Config> effective_config(const RunOptions& options) {
 }  // namespace
 
 int run_command(const RunOptions& options) {
-  auto log = make_logger("corral", options.log_level);
+  auto log_settings = parse_log_options(options.log);
+  if (!log_settings) {
+    fmt::print(stderr, "corral: {}\n", log_settings.error().message);
+    return kExitUsage;
+  }
+  auto log = make_logger("corral", *log_settings);
   if (!log) {
     fmt::print(stderr, "corral: {}\n", log.error().message);
-    return kExitUsage;
+    return kExitFailure;
   }
   auto config = effective_config(options);
   if (!config) {
