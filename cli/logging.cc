@@ -11,12 +11,12 @@
 #include <ctime>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/formatter.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "config/duration.h"
 
@@ -203,8 +203,8 @@ Result<LogSettings> parse_log_options(const LogOptions& options) {
   } else if (options.format == "journal") {
     settings.format = LogFormat::kJournal;
   } else {
-    return Error{fmt::format("unknown log format '{}' (auto, text, json, journal)",
-                             options.format)};
+    return Error{
+        fmt::format("unknown log format '{}' (auto, text, json, journal)", options.format)};
   }
   settings.file = options.file;
   auto size = config::parse_size(options.max_size);
@@ -239,9 +239,8 @@ Result<std::shared_ptr<spdlog::logger>> make_logger(const std::string& name,
       auto file = std::make_shared<spdlog::sinks::rotating_file_sink_st>(
           settings.file, static_cast<size_t>(settings.max_size),
           static_cast<size_t>(settings.max_files), false, handlers);
-      file->set_formatter(
-          make_formatter(settings.format == LogFormat::kJson ? LogFormat::kJson : LogFormat::kText,
-                         false));
+      file->set_formatter(make_formatter(
+          settings.format == LogFormat::kJson ? LogFormat::kJson : LogFormat::kText, false));
       sinks.push_back(std::move(file));
     } catch (const std::exception& e) {
       // spdlog's message ends with strerror's text.

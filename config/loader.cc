@@ -64,9 +64,9 @@ constexpr Section kRule = {"[[autoscale.rule]]", kRuleKeys, kNone};
 constexpr Section kMetrics = {"[metrics]", kMetricsKeys, kNone};
 constexpr Section kHook = {"[[hook]]", kHookKeys, kNone};
 
-constexpr std::array<const Section*, 10> kAllSections = {
-    &kRoot,   &kWorker,    &kRestart, &kSocket,  &kAdmin,
-    &kReload, &kAutoscale, &kRule,    &kMetrics, &kHook};
+constexpr std::array<const Section*, 10> kAllSections = {&kRoot,    &kWorker, &kRestart,   &kSocket,
+                                                         &kAdmin,   &kReload, &kAutoscale, &kRule,
+                                                         &kMetrics, &kHook};
 
 // An argv (`[worker] command`, `[[hook]] command`): a non-empty array of
 // strings without NULs whose first element is not empty. Returns false
@@ -593,8 +593,8 @@ constexpr std::string_view kHookEventChoices =
 bool read_hook_events(TableReader& r, HookConfig& h) {
   const toml::node* node = r.table().get("on");
   if (node == nullptr) {
-    r.fail(r.table(), fmt::format("[[hook]] needs on = [...], the events that run it: {}",
-                                  kHookEventChoices));
+    r.fail(r.table(),
+           fmt::format("[[hook]] needs on = [...], the events that run it: {}", kHookEventChoices));
     return false;
   }
   const auto* array = node->as_array();
@@ -606,7 +606,8 @@ bool read_hook_events(TableReader& r, HookConfig& h) {
     r.fail(*node, fmt::format("[[hook]] on must name at least one event: {}", kHookEventChoices));
     return false;
   }
-  constexpr std::array kNames = {"crash"sv, "hung"sv, "failed"sv, "scale"sv, "reload"sv, "memory"sv};
+  constexpr std::array kNames = {"crash"sv, "hung"sv,   "failed"sv,
+                                 "scale"sv, "reload"sv, "memory"sv};
   bool ok = true;
   std::vector<HookEvent> events;
   for (size_t i = 0; i < array->size(); ++i) {
@@ -614,8 +615,8 @@ bool read_hook_events(TableReader& r, HookConfig& h) {
     const auto* s = element.as_string();
     std::optional<HookEvent> event = s != nullptr ? parse_hook_event(s->get()) : std::nullopt;
     if (!event) {
-      std::string message =
-          fmt::format("[[hook]] on[{}] must be {}, not {}", i, kHookEventChoices, describe(element));
+      std::string message = fmt::format("[[hook]] on[{}] must be {}, not {}", i, kHookEventChoices,
+                                        describe(element));
       if (s != nullptr) {
         if (auto near = closest_match(s->get(), kNames)) {
           message += fmt::format("; did you mean \"{}\"?", *near);
@@ -647,8 +648,9 @@ bool read_hook(TableReader& r, HookConfig& h) {
   if (const toml::node* node = r.table().get("timeout")) {
     if (auto d = r.read_duration("timeout")) {
       if (d->count() <= 0) {
-        r.fail(*node, "[[hook]] timeout must be greater than 0: a hook that may run forever "
-                      "would hold its place among the hooks running at once");
+        r.fail(*node,
+               "[[hook]] timeout must be greater than 0: a hook that may run forever "
+               "would hold its place among the hooks running at once");
         ok = false;
       } else {
         h.timeout = *d;
@@ -663,11 +665,11 @@ bool read_hook(TableReader& r, HookConfig& h) {
 void read_hooks(Diagnostics& diag, const toml::node& node, std::vector<HookConfig>& hooks) {
   const auto* array = node.as_array();
   if (array == nullptr || !array->is_array_of_tables()) {
-    diag.add(node.source(),
-             node.is_table()
-                 ? std::string("hook must be an array of tables: write [[hook]], not [hook]")
-                 : fmt::format("hook must be an array of tables ([[hook]]), not {}",
-                               describe(node)));
+    diag.add(
+        node.source(),
+        node.is_table()
+            ? std::string("hook must be an array of tables: write [[hook]], not [hook]")
+            : fmt::format("hook must be an array of tables ([[hook]]), not {}", describe(node)));
     return;
   }
   for (const toml::node& element : *array) {

@@ -144,8 +144,8 @@ Result<Config> apply_overrides(Config base, const Overrides& flags) {
     const bool ephemeral = m.kind != Address::Kind::kUnix && m.port == 0;
     for (const SocketConfig& s : c.sockets) {
       if (!ephemeral && s.listen == m) {
-        return Error{fmt::format("[metrics] and socket '{}' both listen on {}", s.name,
-                                 m.to_string())};
+        return Error{
+            fmt::format("[metrics] and socket '{}' both listen on {}", s.name, m.to_string())};
       }
     }
   }

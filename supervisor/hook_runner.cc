@@ -46,8 +46,8 @@ std::string now_rfc3339() {
   const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   ::gmtime_r(&seconds, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
 std::string seconds(SteadyClock::duration d) {
@@ -154,10 +154,11 @@ void HookRunner::fire(Event event, const nlohmann::json& fields) {
     if (queue_.size() >= limits_.max_queued) {
       ++dropped_total_;
       if (dropped_in_burst_++ == 0) {
-        log_->warn("hooks: {} running and {} waiting, the most allowed: dropping further hook "
-                   "runs (the first: {} for {}) until the queue drains",
-                   running_.size(), queue_.size(), describe_command(hook.command),
-                   config::to_string(event));
+        log_->warn(
+            "hooks: {} running and {} waiting, the most allowed: dropping further hook "
+            "runs (the first: {} for {}) until the queue drains",
+            running_.size(), queue_.size(), describe_command(hook.command),
+            config::to_string(event));
       }
       continue;
     }

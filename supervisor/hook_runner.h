@@ -39,8 +39,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
+#include <nlohmann/json.hpp>
 
 #include "config/config.h"
 
@@ -95,7 +95,7 @@ class HookRunner {
   size_t queued() const { return queue_.size(); }
   // Counters since start, for metrics.
   uint64_t dropped() const { return dropped_total_; }
-  uint64_t failed() const { return failed_total_; }    // spawn errors, exit != 0, timeouts
+  uint64_t failed() const { return failed_total_; }      // spawn errors, exit != 0, timeouts
   uint64_t finished() const { return finished_total_; }  // every run that ended, failed ones too
 
  private:

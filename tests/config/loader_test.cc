@@ -761,7 +761,8 @@ TEST(LoadTomlErrors, Metrics) {
             "web.toml:3:13: [metrics] ready_min must be from 1 to 2048, not 3000");
   EXPECT_EQ(load_error("[metrics]\nlisten = \":9100\"\nmin_ready = 2\n"),
             "web.toml:3:1: unknown key 'min_ready' in [metrics]; its keys are listen, ready_min");
-  EXPECT_EQ(load_error("metrics = 5\n"), "web.toml:1:11: metrics must be a table ([metrics]), not an integer 5");
+  EXPECT_EQ(load_error("metrics = 5\n"),
+            "web.toml:1:11: metrics must be a table ([metrics]), not an integer 5");
 }
 
 TEST(OverridesMetrics, MetricsMayNotShareASocketsAddress) {
@@ -822,8 +823,9 @@ TEST(LoadTomlErrors, HookEvents) {
 
 TEST(LoadTomlErrors, HookCommandAndTimeout) {
   constexpr const char* kOn = "[[hook]]\non = [\"crash\"]\n";
-  EXPECT_EQ(load_error(kOn), "web.toml:1:1: [[hook]] needs a command, e.g. command = "
-                             "[\"/etc/corral/alert.sh\"]");
+  EXPECT_EQ(load_error(kOn),
+            "web.toml:1:1: [[hook]] needs a command, e.g. command = "
+            "[\"/etc/corral/alert.sh\"]");
   EXPECT_EQ(load_error(std::string(kOn) + "command = []\n"),
             "web.toml:3:11: [[hook]] command must not be empty");
   EXPECT_EQ(load_error(std::string(kOn) + "command = [\"\"]\n"),

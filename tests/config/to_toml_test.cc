@@ -155,8 +155,9 @@ TEST(ToToml, MetricsAndHooksRoundTrip) {
   c.source = "web.toml";
   c.worker.command = {"./server"};
   c.metrics = MetricsConfig{*parse_address("127.0.0.1:9100"), 3};
-  c.hooks = {HookConfig{{E::kCrash, E::kFailed}, {"/usr/bin/alert", "--to", "ops \"team\""}, 2500ms},
-             HookConfig{{E::kScale, E::kReload, E::kMemory, E::kHung}, {"logger"}, 10s}};
+  c.hooks = {
+      HookConfig{{E::kCrash, E::kFailed}, {"/usr/bin/alert", "--to", "ops \"team\""}, 2500ms},
+      HookConfig{{E::kScale, E::kReload, E::kMemory, E::kHung}, {"logger"}, 10s}};
   const std::string text = to_toml(c);
   EXPECT_NE(text.find("[metrics]\n"
                       "listen = \"127.0.0.1:9100\"\n"

@@ -95,7 +95,8 @@ TEST(Logging, StderrOnTheJournalGetsPriorityPrefixesAndNoTimestamps) {
       << text;
   EXPECT_TRUE(std::regex_search(text, std::regex(R"((^|\n)<6>\[w0 \d+\] hello journal\n)")))
       << text;
-  EXPECT_TRUE(std::regex_search(text, std::regex(R"((^|\n)<4>worker 0 \(pid \d+\) exited with code 3)")))
+  EXPECT_TRUE(
+      std::regex_search(text, std::regex(R"((^|\n)<4>worker 0 \(pid \d+\) exited with code 3)")))
       << text;
 }
 
@@ -105,8 +106,8 @@ TEST(Logging, AJournalStreamOfAnotherFileIsIgnored) {
   TempDir dir;
   const std::string other = dir.write("other", "");
   Process corral(run_args({}, chatty_worker("hello text")), {journal_stream_of(other)});
-  EXPECT_TRUE(corral.find_or_wait(
-      R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} info  \[w0 \d+\] hello text$)"))
+  EXPECT_TRUE(
+      corral.find_or_wait(R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} info  \[w0 \d+\] hello text$)"))
       << corral.output();
   EXPECT_EQ(corral.output().find("<6>"), std::string::npos) << corral.output();
 }
@@ -128,12 +129,12 @@ TEST(Logging, JsonLinesParseOneByOne) {
                                  std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)")))
         << line;
     const std::string level = j.at("level");
-    EXPECT_TRUE(level == "info" || level == "warn" || level == "error" || level == "debug")
-        << line;
+    EXPECT_TRUE(level == "info" || level == "warn" || level == "error" || level == "debug") << line;
     const std::string msg = j.at("msg");
     if (msg.find("] say") != std::string::npos) {
       ++worker_lines;
-      EXPECT_TRUE(std::regex_match(msg, std::regex(R"(\[w0 \d+\] say "hi" \\ back\tand \xEF\xBF\xBD end)")))
+      EXPECT_TRUE(
+          std::regex_match(msg, std::regex(R"(\[w0 \d+\] say "hi" \\ back\tand \xEF\xBF\xBD end)")))
           << line;
     }
     if (level == "warn" && msg.find("exited with code 3") != std::string::npos) saw_warning = true;
@@ -148,10 +149,11 @@ TEST(Logging, LogFileIsRotatedAtMaxSize) {
   // Many lines at once, then a long sleep: the log passes 1 KiB several
   // times over.
   const std::vector<std::string> worker = {
-      "/bin/sh", "-c", "i=0; while [ $i -lt 300 ]; do echo \"line $i of the worker's output\"; "
-                       "i=$((i+1)); done; echo done-writing; sleep 60"};
-  Process corral(run_args({"--log-file", log, "--log-max-size", "1KiB", "--log-max-files", "2"},
-                          worker));
+      "/bin/sh", "-c",
+      "i=0; while [ $i -lt 300 ]; do echo \"line $i of the worker's output\"; "
+      "i=$((i+1)); done; echo done-writing; sleep 60"};
+  Process corral(
+      run_args({"--log-file", log, "--log-max-size", "1KiB", "--log-max-files", "2"}, worker));
   // In addition to stderr.
   ASSERT_TRUE(corral.wait_for_line(R"(\[w0 \d+\] done-writing)")) << corral.output();
   ASSERT_TRUE(eventually([&] {
@@ -187,7 +189,8 @@ TEST(Logging, AFullDiskDoesNotStopCorral) {
   Process corral(run_args({"--log-file", "/dev/full"}, worker));
   ASSERT_TRUE(corral.wait_for_line(R"(\[w0 \d+\] out 19)")) << corral.output();
   // Reported once (at most once a minute), not once per line.
-  EXPECT_EQ(corral.count_lines(R"(^corral: cannot write the log \(\d+ failed writes?? so far\): .*/dev/full)"),
+  EXPECT_EQ(corral.count_lines(
+                R"(^corral: cannot write the log \(\d+ failed writes?? so far\): .*/dev/full)"),
             1)
       << corral.output();
   EXPECT_EQ(corral.count_lines("LOG ERROR"), 0) << corral.output();
@@ -199,7 +202,8 @@ TEST(Logging, JsonFormatAppliesToTheFileToo) {
   const std::string log = dir.file("corral.json");
   Process corral(run_args({"--log-format", "json", "--log-file", log}, chatty_worker("in file")));
   ASSERT_TRUE(corral.wait_for_line("in file")) << corral.output();
-  ASSERT_TRUE(eventually([&] { return joined(read_lines(log)).find("in file") != std::string::npos; }));
+  ASSERT_TRUE(
+      eventually([&] { return joined(read_lines(log)).find("in file") != std::string::npos; }));
   for (const auto& line : read_lines(log)) {
     EXPECT_TRUE(nlohmann::json::accept(line)) << line;
   }
@@ -215,9 +219,10 @@ TEST(Logging, ALogFileThatCannotBeOpenedIsAClearErrorAtStart) {
 }
 
 TEST(Logging, BadLogFlagsAreUsageErrors) {
-  for (std::vector<std::string> flags :
-       {std::vector<std::string>{"--log-format", "xml"}, {"--log-max-size", "12"},
-        {"--log-max-size", "10B"}, {"--log-max-files", "-1"}}) {
+  for (std::vector<std::string> flags : {std::vector<std::string>{"--log-format", "xml"},
+                                         {"--log-max-size", "12"},
+                                         {"--log-max-size", "10B"},
+                                         {"--log-max-files", "-1"}}) {
     Process corral(run_args(flags, {"/bin/sleep", "60"}));
     EXPECT_EQ(corral.wait_exit(), 2) << flags[0] << " " << flags[1] << ": " << corral.output();
   }

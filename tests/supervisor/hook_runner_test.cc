@@ -71,7 +71,8 @@ class HookRunnerTest : public ::testing::Test {
         SIGCHLD);
     // Wakes the loop now and then so that run_until sees its deadline.
     uv_timer_init(&loop_, tick_.get());
-    uv_timer_start(tick_.get(), [](uv_timer_t*) {}, 5, 5);
+    uv_timer_start(
+        tick_.get(), [](uv_timer_t*) {}, 5, 5);
     sink_ = std::make_shared<CaptureSink>();
     log_ = std::make_shared<spdlog::logger>("test", sink_);
     log_->set_level(spdlog::level::debug);
@@ -201,23 +202,27 @@ TEST_F(HookRunnerTest, OutputIsLoggedLineByLineAndAFailureIsLogged) {
   EXPECT_EQ(runner_->failed(), 1u);
   EXPECT_EQ(count_logged(R"(^info \[hook hung \d+\] to stdout$)"), 1) << log_text();
   EXPECT_EQ(count_logged(R"(^info \[hook hung \d+\] to stderr$)"), 1) << log_text();
-  EXPECT_EQ(count_logged(R"(^warning hook hung: /bin/sh -c 'echo to stdout; echo 'to stderr' >&2; exit 3' \(pid \d+\) failed after \d+\.\d\ds: exited with code 3$)"),
-            1)
+  EXPECT_EQ(
+      count_logged(
+          R"(^warning hook hung: /bin/sh -c 'echo to stdout; echo 'to stderr' >&2; exit 3' \(pid \d+\) failed after \d+\.\d\ds: exited with code 3$)"),
+      1)
       << log_text();
 }
 
 TEST_F(HookRunnerTest, AHookPastItsTimeoutIsKilledWithItsProcessGroup) {
   const fs::path child = dir_ / "child";
   // The hook leaves a child of its own behind, in its process group.
-  make({hook({Event::kMemory},
-             sh(fmt::format("sleep 30 & echo $! > {}; wait", child.string())), 300ms)});
+  make({hook({Event::kMemory}, sh(fmt::format("sleep 30 & echo $! > {}; wait", child.string())),
+             300ms)});
   const auto start = std::chrono::steady_clock::now();
   runner_->fire(Event::kMemory, {});
   ASSERT_TRUE(all_finished(1));
   EXPECT_GE(std::chrono::steady_clock::now() - start, 300ms);
   EXPECT_EQ(runner_->failed(), 1u);
-  EXPECT_EQ(count_logged(R"(^warning hook memory: .* \(pid \d+\) did not finish within 300ms: killed its process group \(killed by signal 9 \(SIGKILL\)\)$)"),
-            1)
+  EXPECT_EQ(
+      count_logged(
+          R"(^warning hook memory: .* \(pid \d+\) did not finish within 300ms: killed its process group \(killed by signal 9 \(SIGKILL\)\)$)"),
+      1)
       << log_text();
   const pid_t sleeper = std::stoi(slurp(child));
   // Not our child: it is gone (or a zombie of init's) once killed.
@@ -271,8 +276,10 @@ TEST_F(HookRunnerTest, AMissingProgramIsLoggedAndTheNextRuns) {
        {1, 64});
   runner_->fire(Event::kFailed, {});
   EXPECT_EQ(runner_->failed(), 1u);
-  EXPECT_EQ(count_logged(R"(^warning hook failed: cannot run /nonexistent/alert --now: command '/nonexistent/alert' not found or not executable$)"),
-            1)
+  EXPECT_EQ(
+      count_logged(
+          R"(^warning hook failed: cannot run /nonexistent/alert --now: command '/nonexistent/alert' not found or not executable$)"),
+      1)
       << log_text();
   ASSERT_TRUE(all_finished(2));
   EXPECT_EQ(slurp(mark), "ran\n");
