@@ -242,6 +242,7 @@ void HookRunner::start(Job job) {
       },
       static_cast<uint64_t>(run->job.timeout.count()), 0);
   log_->debug("hook {}: started {} (pid {})", event, run->command, run->pid);
+  if (observe_groups_) observe_groups_(run->pid, true);
   running_.push_back(std::move(run));
 }
 
@@ -266,6 +267,7 @@ void HookRunner::finish(std::vector<std::unique_ptr<Run>>::iterator it, int wait
   run->output->drain_and_close();
   // Whatever it left in its process group goes with it.
   ::kill(-run->pid, SIGKILL);
+  if (observe_groups_) observe_groups_(run->pid, false);
   uv_timer_stop(run->timer.get());
   const char* event = config::to_string(run->job.event);
   const std::string took = seconds(SteadyClock::now() - run->started);

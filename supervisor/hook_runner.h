@@ -71,6 +71,14 @@ class HookRunner {
   // queued keep the command they were queued with.
   void set_hooks(std::vector<config::HookConfig> hooks);
 
+  // Told of each hook's process group when it starts (live = true) and once
+  // it has ended (false): for the guardian, so that what a hook started
+  // dies with corral even when corral is SIGKILLed (the hook itself has
+  // PR_SET_PDEATHSIG).
+  void observe_groups(std::function<void(pid_t pgid, bool live)> observer) {
+    observe_groups_ = std::move(observer);
+  }
+
   // Whether any hook listens to `event`: callers may skip building fields.
   bool wants(Event event) const;
 
@@ -123,6 +131,7 @@ class HookRunner {
   std::deque<Job> queue_;
   std::vector<std::unique_ptr<Run>> running_;
   std::function<void()> on_idle_;
+  std::function<void(pid_t, bool)> observe_groups_;
   uint64_t dropped_total_ = 0;
   uint64_t dropped_in_burst_ = 0;  // since the queue was last found full
   uint64_t failed_total_ = 0;

@@ -303,6 +303,18 @@ TEST_F(HookRunnerTest, HooksInheritNoStrayFds) {
   EXPECT_LE(listed.size(), 5u) << slurp(fds);
 }
 
+TEST_F(HookRunnerTest, ProcessGroupsAreReportedForTheGuardian) {
+  make({hook({Event::kScale}, sh("exit 0"))});
+  std::vector<std::pair<pid_t, bool>> seen;
+  runner_->observe_groups([&](pid_t pgid, bool live) { seen.emplace_back(pgid, live); });
+  runner_->fire(Event::kScale, {});
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_TRUE(seen[0].second);
+  ASSERT_TRUE(all_finished(1));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1], std::make_pair(seen[0].first, false));
+}
+
 TEST_F(HookRunnerTest, OtherPidsAreNotTaken) {
   make({});
   EXPECT_FALSE(runner_->on_child_exited(::getpid() + 100000, 0));
