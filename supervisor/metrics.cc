@@ -267,7 +267,7 @@ std::string Metrics::render(const json& status, const std::optional<SelfUsage>& 
   return e.take();
 }
 
-HealthVerdict readiness(const json& status, int ready_min) {
+ProbeResult readiness(const json& status, int ready_min) {
   if (!status.is_object()) return {false, "not ready: no status"};
   if (state_of(status) == "stopping") return {false, "not ready: stopping"};
   std::set<int64_t> ready_ids;

@@ -81,11 +81,11 @@ class Metrics {
 // counts for its id) and the service is not stopping. `message` is one
 // line for the response body: "ready: 2 of 2 workers ready",
 // "not ready: 0 of 2 workers ready, 1 needed", "not ready: stopping".
-struct HealthVerdict {
+struct ProbeResult {
   bool ok = true;
   std::string message;
 };
-HealthVerdict readiness(const nlohmann::json& status, int ready_min);
+ProbeResult readiness(const nlohmann::json& status, int ready_min);
 
 // A label value in the exposition format: \ " and newline escaped.
 std::string escape_label_value(std::string_view value);

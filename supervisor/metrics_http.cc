@@ -25,6 +25,8 @@ struct MetricsHttp::Client {
   std::array<char, kMaxRequestHeadBytes> head;
   size_t used = 0;
   bool responded = false;
+  bool written = false;   // the whole response is with the kernel
+  bool peer_done = false; // the client sent end-of-file (it may still read)
   bool closing = false;
 
   uv_stream_t* stream() const {
@@ -231,6 +233,11 @@ void MetricsHttp::on_connection() {
 
 void MetricsHttp::on_read(Client& client, ssize_t nread) {
   if (client.closing) return;
+  if (nread == UV_EOF && client.responded && !client.written) {
+    // Half-closed after its request (`printf ... | nc -N`): it still reads.
+    client.peer_done = true;
+    return;
+  }
   if (nread < 0) {  // end-of-file or error: a request cut short gets no answer
     close_client(client);
     return;
@@ -281,7 +288,7 @@ std::string MetricsHttp::answer(std::string_view head) {
       return http_response(200, body, head_only, kExposition);
     }
     const auto& handler = path == "/health/live" ? handlers_.live : handlers_.ready;
-    HealthVerdict verdict = handler ? handler() : HealthVerdict{true, path == "/health/live" ? "ok" : "ready"};
+    ProbeResult verdict = handler ? handler() : ProbeResult{true, path == "/health/live" ? "ok" : "ready"};
     return http_response(verdict.ok ? 200 : 503, verdict.message + "\n", head_only);
   } catch (const std::exception& e) {
     return http_response(500, fmt::format("internal error: {}\n", e.what()), head_only);
@@ -317,8 +324,9 @@ void MetricsHttp::on_written(uint64_t client_id, int status) {
   auto it = clients_.find(client_id);
   if (it == clients_.end() || it->second->closing) return;
   Client& client = *it->second;
-  if (status != 0) {
-    close_client(client);
+  client.written = true;
+  if (status != 0 || client.peer_done) {
+    close_client(client);  // nothing more to wait for: the kernel sends what it has
     return;
   }
   // Half-close, then wait briefly for the client's end-of-file.

@@ -30,8 +30,8 @@ class MetricsHttp {
  public:
   struct Handlers {
     std::function<std::string()> metrics;  // the exposition text
-    std::function<HealthVerdict()> live;   // null: always 200 "ok"
-    std::function<HealthVerdict()> ready;  // null: always 200 "ready"
+    std::function<ProbeResult()> live;   // null: always 200 "ok"
+    std::function<ProbeResult()> ready;  // null: always 200 "ready"
   };
 
   // Binds `address` (TCP, or unix: a stale socket file is replaced, one a

@@ -108,7 +108,7 @@ TEST(Metrics, EndpointPassesPromtoolAndValuesMoveAfterAKillAndAScale) {
   EXPECT_EQ(corral.wait_exit(), 0);
 }
 
-TEST(Metrics, HealthEndpointsFollowReadinessAndStop) {
+TEST(Metrics, HealthEndpointsFollowReadiness) {
   TempDir dir;
   const uint16_t port = free_port();
   // Workers ready only once the file `go` exists (READY=1 by hand).

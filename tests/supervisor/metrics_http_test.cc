@@ -106,8 +106,8 @@ class MetricsHttpTest : public ::testing::Test {
       return metrics_body_;
     };
     handlers.ready = [this] {
-      return ready_.load() ? HealthVerdict{true, "ready: 2 of 2 workers ready"}
-                           : HealthVerdict{false, "not ready: 0 of 2 workers ready, 1 needed"};
+      return ready_.load() ? ProbeResult{true, "ready: 2 of 2 workers ready"}
+                           : ProbeResult{false, "not ready: 0 of 2 workers ready, 1 needed"};
     };
     auto server = MetricsHttp::start(&loop_, address, std::move(handlers), limits);
     ASSERT_TRUE(server.ok()) << server.error().message;
@@ -238,6 +238,18 @@ TEST_F(MetricsHttpTest, RequestSentByteByByte) {
     std::this_thread::sleep_for(1ms);
   }
   EXPECT_EQ(parse(read_all(fd)).status, 200);
+}
+
+TEST_F(MetricsHttpTest, AClientThatHalfClosesAfterItsRequestStillGetsTheResponse) {
+  metrics_body_ = std::string(4 * 1024 * 1024, 'm');  // more than one write's worth
+  start();
+  UniqueFd fd = connect_tcp(port());
+  send_all(fd, "GET /metrics HTTP/1.1\r\n\r\n");
+  ::shutdown(fd.get(), SHUT_WR);  // as `printf ... | nc -N` does
+  std::this_thread::sleep_for(50ms);
+  const Response r = parse(read_all(fd));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.size(), metrics_body_.size());
 }
 
 TEST_F(MetricsHttpTest, OversizedRequestHeadIs431) {
