@@ -122,7 +122,7 @@ struct AutoscaleConfig {
 // supervisor's loop (docs/metrics.md).
 struct MetricsConfig {
   Address listen;     // TCP ("127.0.0.1:9100") or unix
-  int ready_min = 1;  // GET /health/ready answers 200 with at least this many ready workers
+  int min_ready = 1;  // GET /health/ready answers 200 with at least this many ready workers
 
   bool operator==(const MetricsConfig&) const = default;
 };

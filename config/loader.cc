@@ -49,7 +49,7 @@ constexpr std::array kReloadKeys = {"batch"sv};
 constexpr std::array kAutoscaleKeys = {"min"sv, "max"sv, "interval"sv, "rule"sv};
 constexpr std::array kRuleKeys = {"metric"sv, "above"sv,  "below"sv,   "for"sv,
                                   "add"sv,    "remove"sv, "cooldown"sv};
-constexpr std::array kMetricsKeys = {"listen"sv, "ready_min"sv};
+constexpr std::array kMetricsKeys = {"listen"sv, "min_ready"sv};
 constexpr std::array kHookKeys = {"on"sv, "command"sv, "timeout"sv};
 constexpr std::array<std::string_view, 0> kNone = {};
 
@@ -581,7 +581,7 @@ void read_metrics(TableReader& r, MetricsConfig& m) {
   } else {
     r.fail(r.table(), "[metrics] needs a listen address, e.g. listen = \"127.0.0.1:9100\"");
   }
-  if (auto n = r.read_int("ready_min", 1, kMaxWorkers)) m.ready_min = *n;
+  if (auto n = r.read_int("min_ready", 1, kMaxWorkers)) m.min_ready = *n;
 }
 
 using HookEvent = HookConfig::Event;

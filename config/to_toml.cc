@@ -146,7 +146,7 @@ void write_metrics(const std::optional<MetricsConfig>& m, std::string& out) {
   }
   out += "[metrics]\n";
   out += fmt::format("listen = {}\n", quote(m->listen.to_string()));
-  out += fmt::format("ready_min = {}\n", m->ready_min);
+  out += fmt::format("min_ready = {}\n", m->min_ready);
 }
 
 void write_hook(const HookConfig& h, std::string& out) {

@@ -267,7 +267,7 @@ std::string Metrics::render(const json& status, const std::optional<SelfUsage>& 
   return e.take();
 }
 
-ProbeResult readiness(const json& status, int ready_min) {
+ProbeResult readiness(const json& status, int min_ready) {
   if (!status.is_object()) return {false, "not ready: no status"};
   if (state_of(status) == "stopping") return {false, "not ready: stopping"};
   std::set<int64_t> ready_ids;
@@ -282,11 +282,11 @@ ProbeResult readiness(const json& status, int ready_min) {
   }
   const auto desired = number(status, "desired").value_or("?");
   const auto ready = static_cast<int64_t>(ready_ids.size());
-  if (ready >= ready_min) {
+  if (ready >= min_ready) {
     return {true, fmt::format("ready: {} of {} workers ready", ready, desired)};
   }
   return {false,
-          fmt::format("not ready: {} of {} workers ready, {} needed", ready, desired, ready_min)};
+          fmt::format("not ready: {} of {} workers ready, {} needed", ready, desired, min_ready)};
 }
 
 std::optional<SelfUsage> read_self_usage() {

@@ -76,7 +76,7 @@ class Metrics {
   std::array<std::array<uint64_t, 2>, kAdminCommands.size() + 1> admin_requests_{};
 };
 
-// What /health/ready answers: ok when at least `ready_min` worker ids have
+// What /health/ready answers: ok when at least `min_ready` worker ids have
 // a ready process (an old process serving while its replacement starts
 // counts for its id) and the service is not stopping. `message` is one
 // line for the response body: "ready: 2 of 2 workers ready",
@@ -85,7 +85,7 @@ struct ProbeResult {
   bool ok = true;
   std::string message;
 };
-ProbeResult readiness(const nlohmann::json& status, int ready_min);
+ProbeResult readiness(const nlohmann::json& status, int min_ready);
 
 // A label value in the exposition format: \ " and newline escaped.
 std::string escape_label_value(std::string_view value);

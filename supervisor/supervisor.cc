@@ -86,6 +86,16 @@ Supervisor::Supervisor(config::Config config, ListenSockets sockets, int worker_
   sample_timer_.get()->data = this;
   uv_timer_init(&loop_, watchdog_timer_.get());
   watchdog_timer_.get()->data = this;
+  hooks_ = std::make_unique<HookRunner>(&loop_, config_.hooks, log_, config_.name);
+  // What a hook starts dies with corral too, even if corral is SIGKILLed.
+  hooks_->observe_groups([this](pid_t group, bool live) {
+    if (!guardian_) return;
+    if (live) {
+      guardian_->watch(group);
+    } else {
+      guardian_->forget(group);
+    }
+  });
 }
 
 Supervisor::~Supervisor() {
@@ -97,6 +107,8 @@ Supervisor::~Supervisor() {
   signals_.clear();
   notify_.reset();
   admin_.reset();
+  metrics_http_.reset();
+  hooks_.reset();
   shm_.reset();
   drain_timer_.close();
   health_timer_.close();
@@ -144,6 +156,18 @@ int Supervisor::run() {
   if (auto ok = start_admin_socket(); !ok) {
     log_->error("{}", ok.error().message);
     return 1;
+  }
+  if (config_.metrics) {
+    MetricsHttp::Handlers handlers;
+    handlers.metrics = [this] { return metrics_.render(status_json(), read_self_usage()); };
+    handlers.ready = [this] { return readiness(status_json(), config_.metrics->min_ready); };
+    auto http = MetricsHttp::start(&loop_, config_.metrics->listen, std::move(handlers));
+    if (!http) {
+      log_->error("{}", http.error().message);
+      return 1;
+    }
+    metrics_http_ = std::move(*http);
+    log_->info("metrics: http://{}/metrics", metrics_http_->address().to_string());
   }
   start_shared_memory();
   start_health_timer();
@@ -267,6 +291,7 @@ void Supervisor::reap_children() {
       guardian_.reset();
       continue;
     }
+    if (hooks_ && hooks_->on_child_exited(pid, status)) continue;
     const Found found = find_process(pid);
     if (found.proc == nullptr) continue;
     Process& proc = *found.proc;
@@ -330,14 +355,38 @@ void Supervisor::on_child_exited(Slot& slot, int wait_status) {
     // took to fail: it backs off like an early exit.
     const TimePoint started = slot.state == WorkerState::kStarting ? now : proc.started;
     decision = slot.restarts.on_exit(status, started, now, jitter(rng_));
+    const std::string& k = proc.kill_reason;
+    metrics_.on_restart(k.empty() ? "crash" : k == "hung" ? "hung" : k == "not ready" ? "not_ready"
+                        : k == "corrupt shared memory" ? "corrupt_shm" : k);
   }
   const Step step = next(slot.state, Event::kExited, decision);
 
+  if (!requested && proc.kill_reason != "hung") {
+    const char* action = step.action == Action::kReportGiveUp ? "give up"
+                         : step.action == Action::kSpawn      ? "restart"
+                         : step.action == Action::kScheduleSpawn ? "backoff"
+                                                               : "none";
+    nlohmann::json event = {{"worker", slot.id},
+                            {"pid", pid},
+                            {"reason", slot.last_exit},
+                            {"uptime_s", std::chrono::duration<double>(now - proc.started).count()},
+                            {"restarts", slot.restarts.restarts()},
+                            {"action", action}};
+    if (step.action == Action::kScheduleSpawn) {
+      event["backoff_s"] = std::chrono::duration<double>(decision.delay).count();
+    }
+    hooks_->fire(HookRunner::Event::kCrash, event);
+  }
   if (requested) {
     log_->info("worker {} (pid {}) stopped: {} after {}", slot.id, pid, slot.last_exit, uptime);
   } else if (step.action == Action::kReportGiveUp) {
     std::string tail;
     for (const auto& line : proc.stderr_tail.lines()) tail += "\n    " + line;
+    hooks_->fire(HookRunner::Event::kFailed, {{"worker", slot.id},
+                                              {"pid", pid},
+                                              {"reason", slot.last_exit},
+                                              {"restarts", slot.restarts.restarts()},
+                                              {"last_lines", proc.stderr_tail.lines()}});
     log_->error("worker {} (pid {}) {} after {}; {}{}{}", slot.id, pid, slot.last_exit,
                 uptime, why(decision), tail.empty() ? "" : "; its last stderr lines:", tail);
   } else if (step.state == WorkerState::kStopped) {
@@ -541,6 +590,7 @@ void Supervisor::spawn(Slot& slot) {
       return;
     }
     // Counts as a failed start: the restart policy and its limits apply.
+    metrics_.on_restart("failed_start");
     std::uniform_real_distribution<double> jitter(0.0, 1.0);
     RestartDecision decision =
         slot.restarts.on_exit(ExitStatus{false, 127}, started, Clock::now(), jitter(rng_));
@@ -822,6 +872,8 @@ void Supervisor::kill_unhealthy(Slot& slot, const HealthVerdict& verdict) {
     return;
   }
   proc.kill_reason = "hung";
+  hooks_->fire(HookRunner::Event::kHung,
+               {{"worker", slot.id}, {"pid", proc.pid}, {"reason", verdict.reason}});
   auto stat = read_proc_stat(proc.pid);
   log_->error("worker {} (pid {}) hung: {}; process state {}, wchan {}; sending {}", slot.id,
               proc.pid, verdict.reason, stat ? std::string(1, stat->state) : "?",
@@ -841,6 +893,13 @@ void Supervisor::kill_unhealthy(Slot& slot, const HealthVerdict& verdict) {
 void Supervisor::quit(int exit_code) {
   quitting_ = true;
   exit_code_ = exit_code;
+  // The alert about why corral stops ("failed") must go out first; each hook
+  // is bounded by its own timeout.
+  if (hooks_ && (hooks_->running() > 0 || hooks_->queued() > 0)) {
+    log_->info("waiting for {} hook(s) to finish", hooks_->running() + hooks_->queued());
+    hooks_->when_idle([this] { uv_stop(&loop_); });
+    return;
+  }
   uv_stop(&loop_);
 }
 

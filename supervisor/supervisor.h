@@ -17,9 +17,12 @@
 #include "config/config.h"
 #include "ipc/shm_segment.h"
 #include "supervisor/admin_server.h"
+#include "supervisor/metrics.h"
+#include "supervisor/metrics_http.h"
 #include "supervisor/autoscale_policy.h"
 #include "supervisor/guardian.h"
 #include "supervisor/health_policy.h"
+#include "supervisor/hook_runner.h"
 #include "supervisor/listen_sockets.h"
 #include "supervisor/notify_socket.h"
 #include "supervisor/line_splitter.h"
@@ -213,6 +216,9 @@ class Supervisor {
   std::vector<bool> shm_slot_used_;
   std::optional<Guardian> guardian_;
   std::unique_ptr<AdminServer> admin_;
+  Metrics metrics_;
+  std::unique_ptr<HookRunner> hooks_;
+  std::unique_ptr<MetricsHttp> metrics_http_;
   TimePoint started_at_ = Clock::now();
   std::vector<std::string> inherited_env_;
   std::mt19937_64 rng_;

@@ -77,7 +77,12 @@ Result<ScaleRequest> scale_request(const nlohmann::json& body) {
 
 }  // namespace
 
-void Supervisor::on_admin_request(const ipc::admin::Request& request, AdminServer::Respond respond) {
+void Supervisor::on_admin_request(const ipc::admin::Request& request, AdminServer::Respond plain) {
+  AdminServer::Respond respond = [this, cmd = request.cmd, plain = std::move(plain)](std::string reply) {
+    const auto body = nlohmann::json::parse(reply, nullptr, false);
+    metrics_.on_admin_request(cmd, body.is_object() && body.value("ok", false));
+    plain(std::move(reply));
+  };
   const std::string& cmd = request.cmd;
   if (cmd == "status") return respond(ipc::admin::ok_reply(status_json()));
   if (cmd == "version") {
@@ -153,6 +158,7 @@ nlohmann::json Supervisor::process_json(const Slot* slot, Process& proc, std::st
     }
     w["cpu_percent"] = std::max(0.0, percent);
     proc.cpu_sample = {now, usage->cpu_seconds};
+    w["cpu_s"] = usage->cpu_seconds;
   }
   return w;
 }

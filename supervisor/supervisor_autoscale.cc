@@ -120,6 +120,11 @@ void Supervisor::sample_load() {
   auto decision = autoscaler_->on_sample(sample, current, limits);
   if (!decision || decision->desired == current) return;
   log_->info("autoscale: {}", decision->reason);
+  metrics_.on_scale(current, decision->desired, "autoscale");
+  hooks_->fire(HookRunner::Event::kScale, {{"from", current},
+                                           {"to", decision->desired},
+                                           {"by", "autoscale"},
+                                           {"reason", decision->reason}});
   ++scale_events_;
   last_scale_ = ScaleEvent{now, decision->reason};
   scale_to(decision->desired);
@@ -128,6 +133,11 @@ void Supervisor::sample_load() {
 void Supervisor::replace_for_memory(Slot& slot, uint64_t rss) {
   const TimePoint now = Clock::now();
   ++memory_replacements_;
+  metrics_.on_restart("memory");
+  hooks_->fire(HookRunner::Event::kMemory, {{"worker", slot.id},
+                                            {"pid", slot.proc->pid},
+                                            {"rss_bytes", rss},
+                                            {"max_memory_bytes", *config_.worker.max_memory}});
   auto& recent = slot.memory_replacements;
   std::erase_if(recent, [&](TimePoint t) { return now - t > kLeakReportWindow; });
   recent.push_back(now);

@@ -50,6 +50,14 @@ Result<ScaleOutcome> Supervisor::scale(const ScaleRequest& request, std::string_
     log_->info("{}: {} worker{}, unchanged{}", why, previous, previous == 1 ? "" : "s",
                pinned_ ? " (pinned)" : " (unpinned)");
   }
+  const char* by = why.starts_with("scale requested") ? "admin" : "signal";
+  metrics_.on_scale(previous, outcome->desired, by);
+  if (outcome->desired != previous) {
+    hooks_->fire(HookRunner::Event::kScale, {{"from", previous},
+                                             {"to", outcome->desired},
+                                             {"by", by},
+                                             {"reason", std::string(why)}});
+  }
   scale_to(outcome->desired);
   return outcome;
 }
@@ -123,6 +131,7 @@ void Supervisor::apply_config_timers() {
     autoscaler_.emplace(*config_.autoscale);
   }
   start_sampling();
+  hooks_->set_hooks(config_.hooks);
 }
 
 void Supervisor::start_reload(std::string what, std::vector<int> ids, AdminServer::Respond respond,
@@ -169,6 +178,7 @@ void Supervisor::start_reload(std::string what, std::vector<int> ids, AdminServe
     if (count != static_cast<int>(slots_.size())) {
       log_->info("{}: the configuration asks for {} workers instead of {}", reload_->what, count,
                  slots_.size());
+      metrics_.on_scale(static_cast<int>(slots_.size()), count, "reload");
       scale_to(count);
     }
   }
@@ -256,6 +266,16 @@ void Supervisor::finish_reload(const std::optional<std::string>& error) {
   ActiveReload done = std::move(*reload_);
   reload_.reset();
   const double took = seconds_since(done.began);
+  // Replacements of one worker (restart ID, memory) are not reloads.
+  if (done.announced || done.what == "reload") {
+    metrics_.on_reload(!error);
+    nlohmann::json event = {{"what", done.what},
+                            {"outcome", error ? "aborted" : "done"},
+                            {"replaced", done.plan.replaced()},
+                            {"duration_s", took}};
+    if (error) event["error"] = *error;
+    hooks_->fire(HookRunner::Event::kReload, event);
+  }
   std::string reply;
   if (error) {
     if (done.previous_config) {

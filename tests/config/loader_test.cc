@@ -737,30 +737,30 @@ TEST_F(LoadFile, Directory) {
 // --- [metrics] ---------------------------------------------------------------
 
 TEST(LoadToml, Metrics) {
-  const Config c = load("[metrics]\nlisten = \"127.0.0.1:9100\"\nready_min = 2\n");
+  const Config c = load("[metrics]\nlisten = \"127.0.0.1:9100\"\nmin_ready = 2\n");
   ASSERT_TRUE(c.metrics.has_value());
   EXPECT_EQ(c.metrics->listen.to_string(), "127.0.0.1:9100");
-  EXPECT_EQ(c.metrics->ready_min, 2);
+  EXPECT_EQ(c.metrics->min_ready, 2);
 
   const Config unix_socket = load("[metrics]\nlisten = \"unix:/run/web-metrics.sock\"\n");
   ASSERT_TRUE(unix_socket.metrics.has_value());
   EXPECT_EQ(unix_socket.metrics->listen.kind, Address::Kind::kUnix);
-  EXPECT_EQ(unix_socket.metrics->ready_min, 1);
+  EXPECT_EQ(unix_socket.metrics->min_ready, 1);
 
   EXPECT_FALSE(load("").metrics.has_value());
 }
 
 TEST(LoadTomlErrors, Metrics) {
-  EXPECT_EQ(load_error("[metrics]\nready_min = 1\n"),
+  EXPECT_EQ(load_error("[metrics]\nmin_ready = 1\n"),
             "web.toml:1:1: [metrics] needs a listen address, e.g. listen = \"127.0.0.1:9100\"");
   EXPECT_THAT(load_error("[metrics]\nlisten = \"127.0.0.1:99999\"\n"),
               ::testing::StartsWith("web.toml:2:10: [metrics] listen: "));
-  EXPECT_EQ(load_error("[metrics]\nlisten = \":9100\"\nready_min = 0\n"),
-            "web.toml:3:13: [metrics] ready_min must be from 1 to 2048, not 0");
-  EXPECT_EQ(load_error("[metrics]\nlisten = \":9100\"\nready_min = 3000\n"),
-            "web.toml:3:13: [metrics] ready_min must be from 1 to 2048, not 3000");
-  EXPECT_EQ(load_error("[metrics]\nlisten = \":9100\"\nmin_ready = 2\n"),
-            "web.toml:3:1: unknown key 'min_ready' in [metrics]; its keys are listen, ready_min");
+  EXPECT_EQ(load_error("[metrics]\nlisten = \":9100\"\nmin_ready = 0\n"),
+            "web.toml:3:13: [metrics] min_ready must be from 1 to 2048, not 0");
+  EXPECT_EQ(load_error("[metrics]\nlisten = \":9100\"\nmin_ready = 3000\n"),
+            "web.toml:3:13: [metrics] min_ready must be from 1 to 2048, not 3000");
+  EXPECT_EQ(load_error("[metrics]\nlisten = \":9100\"\nready_min = 2\n"),
+            "web.toml:3:1: unknown key 'ready_min' in [metrics]; its keys are listen, min_ready");
   EXPECT_EQ(load_error("metrics = 5\n"),
             "web.toml:1:11: metrics must be a table ([metrics]), not an integer 5");
 }

@@ -161,7 +161,7 @@ TEST(ToToml, MetricsAndHooksRoundTrip) {
   const std::string text = to_toml(c);
   EXPECT_NE(text.find("[metrics]\n"
                       "listen = \"127.0.0.1:9100\"\n"
-                      "ready_min = 3\n"),
+                      "min_ready = 3\n"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("[[hook]]\n"

@@ -26,7 +26,7 @@ interval = "200ms"
 
 [[autoscale.rule]]
 metric = "cpu"
-above = 60
+above = 25
 for = "600ms"
 add = 1
 cooldown = "1s"
@@ -124,7 +124,7 @@ TEST(Autoscale, CpuLoadAddsAWorkerAndIdleRemovesIt) {
   EXPECT_EQ(before["autoscale"]["rules"].size(), 2u);
   {
     Burner burn(s.port(), 2);
-    ASSERT_TRUE(s.log().wait_for_line(R"(autoscale: cpu [\d.]+% above 60% for .*: 1 -> 2 workers)", 15s))
+    ASSERT_TRUE(s.log().wait_for_line(R"(autoscale: cpu [\d.]+% above 25% for .*: 1 -> 2 workers)", 15s))
         << s.log().output();
     s.await_serving(2);
   }

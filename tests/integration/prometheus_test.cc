@@ -119,7 +119,7 @@ TEST(Metrics, HealthEndpointsFollowReadiness) {
       "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\\n"
       "s.sendto(b'READY=1', os.environ['NOTIFY_SOCKET'])\\n"
       "time.sleep(600)\"]\ncount = 2\nready = \"notify\"\nready_timeout = \"60s\"\ndrain_timeout = \"2s\"\n"
-      "\n[metrics]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\nready_min = 2\n";
+      "\n[metrics]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\nmin_ready = 2\n";
   Process corral({corral_binary(), "run", "-c", dir.write("h.toml", worker)});
   ASSERT_TRUE(eventually([&] { return http_get(port, "/health/live", 1s).has_value(); }, 10s))
       << corral.output();
@@ -139,7 +139,7 @@ TEST(Metrics, HealthEndpointsFollowReadiness) {
   EXPECT_EQ(http_get(port, "/health/ready")->body, "ready: 2 of 2 workers ready\n");
   EXPECT_EQ(http_get(port, "/nope")->status, 404);
 
-  // A worker crashes: below ready_min until its replacement is ready.
+  // A worker crashes: below min_ready until its replacement is ready.
   auto workers = workers_of(corral.pid());
   ASSERT_EQ(workers.size(), 2u);
   ::kill(workers.front(), SIGKILL);
