@@ -42,8 +42,24 @@ ready = "notify"
 listen = "127.0.0.1:${port[corral-cpp]}"
 TOML
 
+# The Node app tells corral when it listens (systemd-notify --ready), so a
+# reload waits for each new worker: corral's recommended setting for it.
+cat >"$tmp/node.toml" <<TOML
+name = "$n_node"
+
+[worker]
+command = ["node", "examples/node/server.js", "{fd:http}"]
+count = 2
+ready = "notify"
+
+[[socket]]
+listen = "127.0.0.1:${port[corral]}"
+TOML
+
 cat >"$RESULTS/reload.cmds" <<CMDS
-$CORRAL run --name bench-reload --workers 2 --listen http=127.0.0.1:${port[corral]} -- node examples/node/server.js '{fd:http}' &
+# node.toml: name = "bench-reload"; [worker] command = ["node", "examples/node/server.js", "{fd:http}"],
+#            count = 2, ready = "notify"; [[socket]] listen = "127.0.0.1:${port[corral]}"
+$CORRAL run -c node.toml &
 PORT=${port[pm2]} WORKERS=2 PM2_HOME=\$(mktemp -d) $PM2 start examples/node/ecosystem.config.js
 node examples/node/cluster.js ${port[cluster]} 2 &
 # cpp.toml: name = "bench-reload-cpp"; [worker] command = ["$EXAMPLE", "--fd", "{fd:http}", "--quiet"],
@@ -58,8 +74,7 @@ while sleep $interval; do $CORRAL reload --name bench-reload-cpp; done  # corral
 CMDS
 
 declare -A reload
-spawn "$RESULTS/reload-corral.log" "$CORRAL" run --name "$n_node" --workers 2 --listen "http=127.0.0.1:${port[corral]}" \
-  -- node examples/node/server.js '{fd:http}'
+spawn "$RESULTS/reload-corral.log" "$CORRAL" run -c "$tmp/node.toml"
 reload[corral]="$CORRAL reload --name $n_node"
 PORT=${port[pm2]} WORKERS=2 pm2_start "$pm2_home" examples/node/ecosystem.config.js
 reload[pm2]="env PM2_HOME=$pm2_home $PM2 reload hello"
