@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the benchmarks need and builds corral in Release into its own
 # build dir ($BUILD_DIR, default build-bench/): wrk, hyperfine, time, gunicorn,
-# supervisor (supervisord, for bench/admin.sh),
+# supervisor (supervisord, for bench/admin.sh), gnuplot-nox (bench/autoscale.sh's plot),
 # node + npm from Debian's packages (sudo if not root); PM2 from
 # bench/package-lock.json into bench/node_modules (npm ci).
 source "$(dirname "$0")/lib.sh"
 trap - EXIT
 
 need=()
-for p in wrk hyperfine time gunicorn supervisor python3 curl procps bc libbenchmark-dev; do
+for p in wrk hyperfine time gunicorn supervisor python3 curl procps bc libbenchmark-dev gnuplot-nox; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 command -v node >/dev/null || need+=(nodejs)

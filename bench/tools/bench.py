@@ -14,6 +14,10 @@ Subcommands (each prints JSON lines on stdout unless said otherwise):
   admin-record --round R FILE  hyperfine --export-json -> one line per command
   idle --secs S --round R L=PID...   RSS and CPU of supervisor processes while idle
   parse-time --label --round FILE    /usr/bin/time -v output -> max RSS
+  autoscale-step --port --log --round [--clients --ms --limit]
+                               a load step: times to the scale-up decision and the new worker ready
+  autoscale-ramp --port --log --name --corral --csv --phases S:C:P,...
+                               a load ramp, `corral status --json` sampled into a CSV
   stamp-meta --results DIR     keep meta.json's build/date in each load-*.json
   report --results DIR --out FILE    docs/benchmarks.md from the results
 """
@@ -456,6 +460,152 @@ def cmd_parse_time(a):
     emit({"label": a.label, "round": a.round, "time_maxrss_kib": int(m.group(1)) if m else None})
 
 
+# ---------------------------------------------------------------- autoscale
+def burn_client(port, ms, pause, stop, counts):
+    """One load client: GET /burn?ms=MS on a new connection each time (so a
+    new worker gets its share), then `pause` seconds, until `stop` is set."""
+    import http.client
+    while not stop.is_set():
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", f"/burn?ms={ms}", headers={"Connection": "close"})
+            r = c.getresponse()
+            r.read()
+            c.close()
+            counts["ok" if r.status == 200 else "failed"] += 1
+        except OSError:
+            counts["failed"] += 1
+            time.sleep(0.01)
+        if pause:
+            stop.wait(pause)
+
+
+class Load:
+    """`clients` burn_client threads; change() sets how many run."""
+    def __init__(self, port, ms):
+        import threading
+        self.port, self.ms, self.threads = port, ms, []
+        self.counts = {"ok": 0, "failed": 0}
+        self.threading = threading
+
+    def change(self, clients, pause=0.0):
+        self.stop()
+        for _ in range(clients):
+            ev = self.threading.Event()
+            t = self.threading.Thread(target=burn_client,
+                                      args=(self.port, self.ms, pause, ev, self.counts), daemon=True)
+            t.start()
+            self.threads.append((t, ev))
+
+    def stop(self):
+        for _, ev in self.threads:
+            ev.set()
+        for t, _ in self.threads:
+            t.join(15)
+        self.threads = []
+
+
+def log_lines_since(path, offset):
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        return fh.read().decode(errors="replace").splitlines()
+
+
+def log_ts(line):
+    m = LOG_TS.match(line)
+    return datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp() if m else None
+
+
+def cmd_autoscale_step(a):
+    """A load step on a corral at 1 worker: `clients` clients start looping
+    GET /burn at t0; times (from corral's log, on its clock) to the
+    autoscale decision, to the new worker's `started` and `ready` lines."""
+    offset = os.path.getsize(a.log)
+    load = Load(a.port, a.ms)
+    t0 = time.time()
+    load.change(a.clients)
+    deadline = time.monotonic() + a.limit
+    rec = {"round": a.round, "clients": a.clients, "burn_ms": a.ms}
+    while time.monotonic() < deadline:
+        decision = started = ready = None
+        for line in log_lines_since(a.log, offset):
+            if decision is None:
+                m = re.search(r"autoscale: (.*: (\d+) -> (\d+) workers.*)$", line)
+                if m and int(m.group(3)) > int(m.group(2)):
+                    decision = (log_ts(line), m.group(1), m.group(3))
+                continue
+            m = re.search(r"worker (\d+) started \(pid (\d+)\)", line)
+            if m and started is None:
+                started = (log_ts(line), m.group(2))
+                continue
+            if started and f"(pid {started[1]}) ready" in line:
+                ready = log_ts(line)
+                break
+        if ready:
+            break
+        time.sleep(0.02)
+    # A little more load once the new worker is ready, so its share shows.
+    time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+    load.stop()
+    if decision:
+        rec.update({"decision_s": round(decision[0] - t0, 3), "reason": decision[1],
+                    "workers_after": int(decision[2])})
+    if started:
+        rec["started_s"] = round(started[0] - t0, 3)
+    if ready:
+        rec["ready_s"] = round(ready - t0, 3)
+    else:
+        rec["error"] = "no new worker ready within the limit"
+    rec.update({"requests": load.counts["ok"], "failed_requests": load.counts["failed"]})
+    emit(rec)
+
+
+def cmd_autoscale_ramp(a):
+    """A load ramp: phases SECS:CLIENTS:PAUSE_MS (each client loops GET
+    /burn?ms=MS, pausing PAUSE_MS between requests); every `every` seconds
+    one `corral status --json` -> a CSV row. Prints the scale decisions
+    (from the log) as JSON lines."""
+    import csv
+    import subprocess
+    phases = [tuple(float(x) for x in p.split(":")) for p in a.phases.split(",")]
+    offset = os.path.getsize(a.log)
+    load = Load(a.port, a.ms)
+    t0 = time.time()
+    end = 0.0
+    with open(a.csv, "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["t_s", "clients", "load_cores", "desired", "running", "ready",
+                      "cpu_avg_sampled", "cpu_total_pct", "scale_events"])
+        for secs, clients, pause_ms in phases:
+            load.change(int(clients), pause_ms / 1e3)
+            # What the clients ask for, in cores: each burns MS per MS+PAUSE.
+            cores = clients * a.ms / (a.ms + pause_ms)
+            end += secs
+            while time.time() - t0 < end:
+                tick = time.time()
+                try:
+                    s = json.loads(subprocess.run([a.corral, "status", "--json", "--name", a.name],
+                                                  capture_output=True, text=True, timeout=5).stdout)
+                except (ValueError, subprocess.TimeoutExpired):
+                    s = None
+                if s:
+                    auto = s.get("autoscale") or {}
+                    cpu_rule = next((r for r in auto.get("rules", []) if r.get("metric") == "cpu"), {})
+                    total = sum(w.get("cpu_percent") or 0 for w in s["workers"])
+                    v = cpu_rule.get("value")
+                    out.writerow([round(tick - t0, 3), int(clients), round(cores, 2), s["desired"],
+                                  s["running"], s["ready"], "" if v is None else round(v, 1),
+                                  round(total, 1), auto.get("scale_events")])
+                    fh.flush()
+                time.sleep(max(0.0, a.every - (time.time() - tick)))
+    load.stop()
+    for line in log_lines_since(a.log, offset):
+        m = re.search(r"autoscale: (.*)$", line)
+        if m:
+            emit({"t_s": round(log_ts(line) - t0, 3), "reason": m.group(1)})
+    emit({"requests": load.counts["ok"], "failed_requests": load.counts["failed"]})
+
+
 # ---------------------------------------------------------------- meta
 def cmd_stamp_meta(a):
     """Before bench/run.sh rewrites meta.json: each load-BENCH.json without
@@ -557,7 +707,7 @@ def split_table(recs, labels, names):
     return "\n".join(rows) + "\n"
 
 
-BENCHES = ("datapath", "node", "crash", "footprint", "heartbeat", "reload", "admin")
+BENCHES = ("datapath", "node", "crash", "footprint", "heartbeat", "reload", "admin", "autoscale")
 
 
 def cmd_report(a):
@@ -905,6 +1055,103 @@ def cmd_report(a):
             summary.append(("`corral status` latency (median)", f"{m:.2f} ms", "< 2 ms", verdict(m < 2)))
     w(commands(R, "admin"))
 
+    # 7. autoscale
+    recs = load(R, "autoscale-cpu")
+    steps = load(R, "autoscale-step")
+    ramp = load(R, "autoscale-ramp")
+    if recs or steps or ramp:
+        w("## 7. Autoscaling\n")
+    if recs:
+        sizes = sorted({int(r["label"].rsplit("-", 1)[1]) for r in recs})
+        secs = med(r["secs"] for r in recs)
+        w("What sampling costs corral itself. Each round starts, at the same time, corral with "
+          f"{', '.join(map(str, sizes))} workers that cost nothing (`sleep 3600`), each once with "
+          "`[autoscale] interval = \"1s\"` (min = max = N, so the count stays put, and one rule "
+          "that never fires: every second corral reads each worker's CPU time and RSS, with its "
+          "children, from /proc, and the machine's memory) and once without `[autoscale]`. Once "
+          f"every worker is ready and 3 s more, corral's CPU over {fmt(secs)} idle seconds: "
+          "`utime+stime` from `/proc/PID/stat` (clock ticks of 10 ms) and, finer, the threads' "
+          "`schedstat` run time. *Sampling* is the difference between the two corrals of the same "
+          "size, paired by round. Target: sampling under 1% of one core at 256 workers.\n")
+        w("| workers | corral with `[autoscale]`, 1 s: CPU (utime+stime, median) | schedstat | "
+          "corral without `[autoscale]` | schedstat | **sampling** (difference, utime+stime) | "
+          "sampling (schedstat) | per worker and sample (schedstat) | corral's RSS with / without |")
+        w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        hz = os.sysconf("SC_CLK_TCK")
+        pct_t = lambda r: r["cpu_ticks"] / hz / r["secs"] * 100
+        for n in sizes:
+            a_ = [r for r in recs if r["label"] == f"corral-as-{n}"]
+            p_ = [r for r in recs if r["label"] == f"corral-plain-{n}"]
+            by = {}
+            for r in a_ + p_:
+                by.setdefault(r["round"], {})[r["label"].split("-")[1]] = r
+            d_t = med(pct_t(v["as"]) - pct_t(v["plain"]) for v in by.values() if len(v) == 2)
+            d_s = med(v["as"]["cpu_pct"] - v["plain"]["cpu_pct"] for v in by.values() if len(v) == 2)
+            per = None if d_s is None else d_s / 100 * 1e6 / n  # µs per worker per 1 s sample
+            w(f"| {n} | {fmt(med(pct_t(r) for r in a_), 3, ' %')} | "
+              f"{fmt(med(r['cpu_pct'] for r in a_), 3, ' %')} | "
+              f"{fmt(med(pct_t(r) for r in p_), 3, ' %')} | {fmt(med(r['cpu_pct'] for r in p_), 3, ' %')} | "
+              f"**{fmt(d_t, 3, ' %')}** | {fmt(d_s, 3, ' %')} | {fmt(per, 1, ' µs')} | "
+              f"{fmt(med(r['vmrss_kib'] for r in a_) / 1024, 2)} / "
+              f"{fmt(med(r['vmrss_kib'] for r in p_) / 1024, 2)} MiB |")
+            if n == max(sizes) and d_t is not None:
+                summary.append((f"corral's CPU for sampling {n} workers every 1 s (utime+stime; "
+                                f"schedstat {fmt(d_s, 3, '%')})", f"{d_t:.3f}% of a core", "< 1%",
+                                verdict(d_t < 1)))
+        nr = len({r['round'] for r in recs})
+        w(f"\n({nr} round{'s' if nr != 1 else ''}; % of one core.)\n")
+    if steps:
+        ok = [r for r in steps if "ready_s" in r]
+        w("Time from a load step to the added worker being ready. corral with the C++ example "
+          "server (`ready = \"notify\"`: ready when it says so), `min = 1`, `max = 2`, `interval = "
+          "\"500ms\"`, one rule `cpu above 60 for 2s add 1`; after 2 idle seconds, 2 clients "
+          "(`bench.py autoscale-step`, Python) start looping `GET /burn?ms=200` (each request "
+          "spins the worker's core for 200 ms; a new connection each time). Times from the "
+          "first request to corral's log lines (its clock, microseconds): the decision "
+          "(`autoscale: cpu …% above 60% for 2s (rule 1): 1 -> 2 workers`), the new worker's "
+          "`started` and its `ready`. The decision cannot come before `for` (2 s) has passed "
+          "from the first sample above 60%, which comes up to one `interval` after the step. "
+          "A fresh corral each round.\n")
+        w("| | decision logged | new worker started | **new worker ready** | min–max (ready) | runs |")
+        w("|---|---:|---:|---:|---:|---:|")
+        rd = [r["ready_s"] for r in ok]
+        w(f"| from the load step (median) | {fmt(med(r.get('decision_s') for r in ok), 3, ' s')} | "
+          f"{fmt(med(r.get('started_s') for r in ok), 3, ' s')} | "
+          f"**{fmt(med(rd), 3, ' s')}** | {fmt(min(rd) if rd else None, 3)}–"
+          f"{fmt(max(rd) if rd else None, 3)} s | {len(ok)}/{len(steps)} |")
+        w(f"| decision → ready (median) | | | "
+          f"{fmt(med(r['ready_s'] - r['decision_s'] for r in ok if 'decision_s' in r) * 1e3, 0, ' ms')} | | |")
+        w("")
+        if ok:
+            w(f"A decision as logged: `autoscale: {ok[0]['reason']}`. Failed load requests over all "
+              f"runs: {sum(r.get('failed_requests', 0) for r in steps)}.\n")
+        bad = [r for r in steps if "ready_s" not in r]
+        if bad:
+            w("Runs without a new ready worker: " + "; ".join(f"round {r['round']}: {r.get('error')}"
+                                                          for r in bad) + "\n")
+    if ramp:
+        w("Worker count and CPU over a load ramp (one run; `corral status --json` every 250 ms, "
+          "`bench/results/autoscale-ramp.csv`): `min = 1`, `max = 4`, which the machine's 2 CPUs "
+          "cap to 2, `interval = \"500ms\"`, `cpu above 60 for 2s add 2` (cooldown 5 s) and "
+          "`cpu below 20 for 8s remove 1` (cooldown 10 s). Clients loop `GET /burn?ms=200` on a "
+          "new connection each; the load offered goes 0 → 1 client pausing 200 ms between "
+          "requests (half a core) → 1 client without pause (a core) → 2 clients (two cores) "
+          "→ 0. The orange line is the average CPU per serving worker that the autoscaler saw at "
+          "its last sample, the yellow one the CPU of all workers together as `corral status` "
+          "measured it every 250 ms (the load offered, dashed, is what the clients ask for).\n")
+        w("![worker count and CPU over a load ramp](autoscale-ramp.png)\n")
+        ev = [r for r in ramp if "reason" in r]
+        if ev:
+            w("The decisions, as logged (seconds from the start of the ramp):\n")
+            for r in ev:
+                w(f"- {r['t_s']:.1f} s: `autoscale: {r['reason']}`")
+            w("")
+        tot = [r for r in ramp if "requests" in r]
+        if tot:
+            w(f"Requests during the ramp: {tot[0]['requests']}, failed: {tot[0]['failed_requests']}.\n")
+    if recs or steps or ramp:
+        w(commands(R, "autoscale"))
+
     w("## Observations (computed from this run)\n")
     obs = []
     split = load(R, "datapath-split")
@@ -1039,7 +1286,7 @@ def cmd_report(a):
     w("```sh\nbench/run.sh            # everything (installs wrk, hyperfine, time, gunicorn, "
       "supervisor and PM2; builds corral)\nROUNDS=7 bench/run.sh   # more runs per case\n"
       "bench/run.sh crash      # one benchmark: datapath | node | crash | footprint | heartbeat | "
-      "reload | admin\nROUNDS_RELOAD=1 DURATION_RELOAD=20s bench/run.sh reload   # a quick reload run\n```\n")
+      "reload | admin | autoscale\nROUNDS_RELOAD=1 DURATION_RELOAD=20s bench/run.sh reload   # a quick reload run\n```\n")
     w("Raw results (one JSON object per run) land in `bench/results/` (not committed).\n")
     text = "\n".join(out)
     # Committed text must not name this machine's paths.
@@ -1086,6 +1333,17 @@ def main():
     s = sub.add_parser("parse-time")
     s.add_argument("--label", required=True); s.add_argument("--round", type=int, required=True)
     s.add_argument("file")
+    s = sub.add_parser("autoscale-step")
+    s.add_argument("--port", type=int, required=True); s.add_argument("--log", required=True)
+    s.add_argument("--round", type=int, required=True)
+    s.add_argument("--clients", type=int, default=2); s.add_argument("--ms", type=int, default=200)
+    s.add_argument("--limit", type=float, default=20, help="seconds of load at most")
+    s = sub.add_parser("autoscale-ramp")
+    s.add_argument("--port", type=int, required=True); s.add_argument("--log", required=True)
+    s.add_argument("--name", required=True); s.add_argument("--corral", required=True)
+    s.add_argument("--csv", required=True); s.add_argument("--ms", type=int, default=200)
+    s.add_argument("--every", type=float, default=0.25)
+    s.add_argument("--phases", required=True, help="SECS:CLIENTS:PAUSE_MS,...")
     s = sub.add_parser("stamp-meta"); s.add_argument("--results", required=True)
     s = sub.add_parser("report"); s.add_argument("--results", required=True); s.add_argument("--out", required=True)
     a = p.parse_args()
