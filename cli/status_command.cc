@@ -34,6 +34,7 @@ int status_command(const ClientOptions& options, bool json) {
 
   StatusTotals totals;
   fmt::print("{}\n", status_summary(s));
+  if (const std::string a = autoscale_summary(s); !a.empty()) fmt::print("{}\n", a);
   for (const auto& line : render_table(worker_rows(s, &totals), use_colour())) {
     fmt::print("{}\n", line);
   }

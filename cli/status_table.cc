@@ -153,4 +153,22 @@ std::string status_summary(const nlohmann::json& s) {
       duration_text(s.value("uptime_s", none)));
 }
 
+std::string autoscale_summary(const nlohmann::json& s) {
+  if (!s.is_object()) return "";
+  const auto it = s.find("autoscale");
+  if (it == s.end() || !it->is_object()) return "";
+  const nlohmann::json& a = *it;
+  const nlohmann::json none;
+  std::string line = fmt::format("autoscale: {}, {}..{} workers, {} scale event{}",
+                                 text_or_dash(a.value("mode", none)), integer_or(a, "min", 0),
+                                 integer_or(a, "max", 0), integer_or(a, "scale_events", 0),
+                                 integer_or(a, "scale_events", 0) == 1 ? "" : "s");
+  const auto last = a.find("last_scale");
+  if (last != a.end() && last->is_object()) {
+    line += fmt::format("; last {} ago: {}", duration_text(last->value("ago_s", none)),
+                        text_or_dash(last->value("reason", none)));
+  }
+  return line;
+}
+
 }  // namespace corral::cli

@@ -42,4 +42,8 @@ std::vector<std::string> render_table(const std::vector<std::vector<std::string>
 // ", 1 failed", ", count pinned" (corral scale) and ", reloading" when so.
 std::string status_summary(const nlohmann::json& status);
 
+// "autoscale: auto, 1..4 workers, 3 scale events; last 12s ago: cpu 82.1%
+// above 75% ... 2 -> 4 workers"; "" without [autoscale].
+std::string autoscale_summary(const nlohmann::json& status);
+
 }  // namespace corral::cli

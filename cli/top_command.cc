@@ -222,6 +222,7 @@ class TopView {
   std::vector<std::string> head(bool colour, size_t width) const {
     std::vector<std::string> lines;
     lines.push_back(cut(status_summary(status_), width));
+    if (const std::string a = autoscale_summary(status_); !a.empty()) lines.push_back(cut(a, width));
     const nlohmann::json none;
     const auto flag = [this](const char* key) {
       const auto it = status_.find(key);

@@ -36,8 +36,14 @@ Result<ScaleOutcome> Supervisor::scale(const ScaleRequest& request, std::string_
   const int previous = static_cast<int>(slots_.size());
   // Unpinned, the count is the rules' (from where it is now, within their
   // bounds) or else the configuration's.
-  const int configured = autoscaler_ ? autoscaler_->clamp(previous, machine_limits(std::nullopt))
-                                     : configured_worker_count(config_);
+  // Unpinning never removes workers for the machine's sake alone (its
+  // limit moves with other programs): only the configured bounds apply.
+  int configured = configured_worker_count(config_);
+  if (autoscaler_) {
+    const auto& a = autoscaler_->config();
+    const int upper = std::max(a.min, a.max.value_or(autoscaler_->upper(machine_limits(std::nullopt))));
+    configured = std::clamp(previous, a.min, upper);
+  }
   auto outcome = resolve_scale(request, previous, configured, config::kMaxWorkers);
   if (!outcome) return outcome;
   if (autoscaler_ && !outcome->pinned) autoscaler_->restart_windows();

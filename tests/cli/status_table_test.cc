@@ -78,3 +78,21 @@ TEST(StatusTable, HumanUnits) {
 
 }  // namespace
 }  // namespace corral::cli
+
+namespace corral::cli {
+namespace {
+
+TEST(StatusTable, AutoscaleSummaryShowsModeBoundsAndTheLastEvent) {
+  const nlohmann::json status = {
+      {"autoscale",
+       {{"mode", "auto"}, {"min", 1}, {"max", 4}, {"scale_events", 3},
+        {"last_scale", {{"ago_s", 12.0}, {"reason", "cpu 82.1% above 75% for 30s (rule 1): 2 -> 4 workers"}}}}}};
+  const std::string line = autoscale_summary(status);
+  EXPECT_THAT(line, ::testing::HasSubstr("autoscale: auto, 1..4 workers, 3 scale events"));
+  EXPECT_THAT(line, ::testing::HasSubstr("2 -> 4 workers"));
+  EXPECT_EQ(autoscale_summary({{"autoscale", nullptr}}), "");
+  EXPECT_EQ(autoscale_summary(nlohmann::json::array()), "");
+}
+
+}  // namespace
+}  // namespace corral::cli
