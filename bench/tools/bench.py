@@ -1174,10 +1174,10 @@ def cmd_report(a):
                    f"{fmt(rat[('corral-reuseport', 'close')], 3)} (close) of standalone, against "
                    f"{fmt(rat[('corral', 'keep-alive')], 3)} and {fmt(rat[('corral', 'close')], 3)} "
                    f"for the shared socket (standalone and `reuseport` mode use the same kernel "
-                   f"mechanism, so their gap is a measure of the noise). At the time of writing "
-                   f"the example server registers the shared listener with EPOLLEXCLUSIVE and "
-                   f"accepts up to 32 connections per wake-up, so the one worker woken takes a "
-                   f"whole burst.")
+                   f"mechanism, so their gap is a measure of the noise). On a shared socket the "
+                   f"example server takes one connection per wake-up, without EPOLLEXCLUSIVE: "
+                   f"which worker wins each of wrk's 64 simultaneous connects depends on "
+                   f"scheduling, and a keep-alive connection stays where it landed.")
     crash = [r for r in load(R, "crash") if r["label"] == "corral-cpp" and "error" not in r]
     if crash:
         n = med(r.get("log_notice_ms") for r in crash)
