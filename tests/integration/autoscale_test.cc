@@ -74,15 +74,7 @@ class Service {
     return out;
   }
   void await_serving(int n, Millis timeout = 20s) {
-    ASSERT_TRUE(eventually(
-        [&] {
-          auto s = admin_call(socket(), {{"cmd", "status"}}, 2s);
-          if (!s || !s->contains("workers")) return false;
-          int ready = 0;
-          for (const auto& w : (*s)["workers"]) ready += w["state"] == "ready" ? 1 : 0;
-          return (*s)["desired"] == n && ready == n && (*s)["workers"].size() == static_cast<size_t>(n);
-        },
-        timeout))
+    ASSERT_TRUE(testing::await_serving(socket(), n, timeout))
         << "not " << n << " ready workers; log:\n"
         << corral_.process.output();
   }

@@ -320,6 +320,19 @@ std::optional<nlohmann::json> admin_call(const std::string& socket_path,
   return nlohmann::json::parse(reply.substr(0, reply.find('\n')), nullptr, false);
 }
 
+bool await_serving(const std::string& socket_path, int n, Millis timeout) {
+  return eventually(
+      [&] {
+        auto s = admin_call(socket_path, {{"cmd", "status"}}, 2s);
+        if (!s || !s->contains("workers") || !(*s)["workers"].is_array()) return false;
+        int ready = 0;
+        for (const auto& w : (*s)["workers"]) ready += w.value("state", "") == "ready" ? 1 : 0;
+        return (*s).value("desired", -1) == n && ready == n &&
+               (*s)["workers"].size() == static_cast<size_t>(n);
+      },
+      timeout);
+}
+
 bool eventually(const std::function<bool()>& condition, Millis timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

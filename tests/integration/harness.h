@@ -120,6 +120,11 @@ std::optional<HttpResponse> http_get6(uint16_t port, const std::string& path, Mi
 std::optional<nlohmann::json> admin_call(const std::string& socket_path,
                                          const nlohmann::json& request, Millis timeout = 10s);
 
+// Waits until the corral on `socket_path` has exactly `n` desired workers,
+// all ready, and no other process (no replacement starting, nothing
+// draining): the quiet state between two operations.
+bool await_serving(const std::string& socket_path, int n, Millis timeout = 20s);
+
 // Polls `condition` every few ms until true or the timeout: for facts
 // outside any log (a pid gone from /proc).
 bool eventually(const std::function<bool()>& condition, Millis timeout = 5s);

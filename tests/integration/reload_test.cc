@@ -81,15 +81,7 @@ class Service {
   // Every desired worker ready and nothing else running (no replacement,
   // nothing draining): the state between operations.
   void await_serving(int n) {
-    ASSERT_TRUE(eventually(
-        [&] {
-          auto s = admin_call(socket(), {{"cmd", "status"}}, 2s);
-          if (!s || !s->contains("workers")) return false;
-          int ready = 0;
-          for (const auto& w : (*s)["workers"]) ready += w["state"] == "ready" ? 1 : 0;
-          return (*s)["desired"] == n && ready == n && (*s)["workers"].size() == static_cast<size_t>(n);
-        },
-        20s))
+    ASSERT_TRUE(testing::await_serving(socket(), n))
         << "not " << n << " ready workers; log:\n"
         << corral_.process.output();
   }
