@@ -45,15 +45,16 @@ std::string format_uptime(Clock::duration d) {
 
 }  // namespace
 
-int configured_worker_count(const config::Config& config) {
-  if (config.worker.count) return *config.worker.count;
+int usable_cpu_count() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof set, &set) == 0) {
-    const int n = CPU_COUNT(&set);
-    if (n > 0) return std::min(n, config::kMaxWorkers);
-  }
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
   return 1;
+}
+
+int configured_worker_count(const config::Config& config) {
+  if (config.worker.count) return *config.worker.count;
+  return std::min(usable_cpu_count(), config::kMaxWorkers);
 }
 
 Supervisor::Supervisor(config::Config config, ListenSockets sockets, int worker_count,

@@ -43,6 +43,8 @@ std::string admin_socket_path(const config::Config& config);
 // How many workers a configuration asks for: its count, or one per CPU this
 // process may run on (taskset and cpusets respected).
 int configured_worker_count(const config::Config& config);
+// CPUs this process may run on (its affinity mask: taskset, cpusets), at least 1.
+int usable_cpu_count();
 
 class Supervisor {
  public:

@@ -3,8 +3,6 @@
 // memory, averaged into a LoadSample for the autoscaler (autoscale_policy,
 // pure), whose decisions this file performs; and the per-worker memory
 // limit, enforced by a graceful replacement.
-#include <sched.h>
-
 #include <algorithm>
 #include <cmath>
 
@@ -26,13 +24,6 @@ constexpr std::chrono::minutes kLeakReportWindow{10};
 // Of the machine's available memory, what new workers may plan to use.
 constexpr double kUsableMemoryShare = 0.9;
 
-int usable_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return 1;
-}
-
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 }  // namespace
@@ -52,7 +43,7 @@ void Supervisor::start_sampling() {
 Limits Supervisor::machine_limits(std::optional<double> average_rss) const {
   // The machine holds one worker per CPU corral may use, and as many as its
   // available memory fits at the workers' current size.
-  int limit = usable_cpus();
+  int limit = usable_cpu_count();
   if (average_rss && *average_rss > 0) {
     if (auto memory = read_machine_memory()) {
       int running = 0;
