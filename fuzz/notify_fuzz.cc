@@ -1,0 +1,6 @@
+// libFuzzer's entry point for fuzz_notify (entries.h); built with CORRAL_FUZZ=ON.
+#include "fuzz/entries.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return corral::fuzz::fuzz_notify(data, size);
+}
