@@ -56,6 +56,15 @@ struct WorkerConfig {
   // this many bytes is replaced gracefully; nullopt = no limit. At least
   // kMinMaxMemory when set.
   std::optional<uint64_t> max_memory;
+  // Privileges (docs/configuration.md, "Privileges"). Names as written;
+  // config/privileges.h resolves them. Empty: corral's own.
+  std::string user;
+  std::string group;
+  std::optional<unsigned> umask;  // nullopt: inherited from corral
+  bool no_new_privs = false;      // PR_SET_NO_NEW_PRIVS before exec
+  // Resource limit name ("nofile", "core", ...) -> soft and hard value;
+  // nullopt = unlimited. Names are config/privileges.h's.
+  std::map<std::string, std::optional<uint64_t>> rlimits;
 
   bool operator==(const WorkerConfig&) const = default;
 };

@@ -6,6 +6,7 @@
 #include "config/loader.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 
 #include "base/unique_fd.h"
 #include "config/duration.h"
+#include "config/privileges.h"
 #include "config/signals.h"
 #include "config/suggest.h"
 #include "config/toml_reader.h"
@@ -39,8 +41,8 @@ constexpr std::array kRootKeys = {"name"sv,  "worker"sv,    "restart"sv, "socket
 constexpr std::array kWorkerKeys = {
     "command"sv,       "count"sv,     "cwd"sv,           "env"sv,    "stop_signal"sv,
     "drain_timeout"sv, "ready"sv,     "ready_timeout"sv, "output"sv, "heartbeat_timeout"sv,
-    "hang_signal"sv,   "max_memory"sv};
-constexpr std::array kWorkerUnsupported = {"user"sv};
+    "hang_signal"sv,   "max_memory"sv,    "user"sv,          "group"sv,  "umask"sv,
+    "no_new_privs"sv,  "rlimits"sv};
 constexpr std::array kRestartKeys = {"policy"sv,     "backoff_initial"sv, "backoff_max"sv,
                                      "min_uptime"sv, "max_restarts"sv,    "window"sv};
 constexpr std::array kSocketKeys = {"name"sv, "listen"sv, "mode"sv, "backlog"sv};
@@ -54,7 +56,7 @@ constexpr std::array kHookKeys = {"on"sv, "command"sv, "timeout"sv};
 constexpr std::array<std::string_view, 0> kNone = {};
 
 constexpr Section kRoot = {"", kRootKeys, kNone};
-constexpr Section kWorker = {"[worker]", kWorkerKeys, kWorkerUnsupported};
+constexpr Section kWorker = {"[worker]", kWorkerKeys, kNone};
 constexpr Section kRestart = {"[restart]", kRestartKeys, kNone};
 constexpr Section kSocket = {"[[socket]]", kSocketKeys, kNone};
 constexpr Section kAdmin = {"[admin]", kAdminKeys, kNone};
@@ -247,6 +249,133 @@ void read_max_memory(TableReader& r, WorkerConfig& w) {
   w.max_memory = *bytes;
 }
 
+// --- [worker] privileges ----------------------------------------------------
+
+// user and group: names (or ids) that must exist here, and that corral can
+// switch to: as root any, otherwise only its own.
+void read_identity(TableReader& r, WorkerConfig& w) {
+  bool ok = true;
+  for (const char* key : {"user", "group"}) {
+    const toml::node* node = r.table().get(key);
+    if (node == nullptr) continue;
+    auto text = r.read_string(key);
+    if (!text) {
+      ok = false;
+      continue;
+    }
+    std::optional<Error> problem;
+    if (text->empty()) {
+      problem = Error{"must not be empty"};
+    } else if (key[0] == 'u') {
+      if (auto user = lookup_user(*text); !user) problem = user.error();
+    } else if (auto group = lookup_group(*text); !group) {
+      problem = group.error();
+    }
+    if (problem) {
+      r.fail(*node, fmt::format("[worker] {}: {}", key, problem->message));
+      ok = false;
+      continue;
+    }
+    (key[0] == 'u' ? w.user : w.group) = *text;
+  }
+  if (!ok) return;
+  auto credentials = resolve_credentials(w);
+  const toml::node* at = r.table().get(w.user.empty() ? "group" : "user");
+  if (!credentials) {
+    if (at != nullptr) r.fail(*at, fmt::format("[worker] {}", credentials.error().message));
+    return;
+  }
+  if (!*credentials) return;
+  if (auto refusal = credentials_refusal(**credentials, ::geteuid(), ::getegid())) {
+    r.fail(*at, fmt::format("[worker] {} '{}': {}", w.user.empty() ? "group" : "user",
+                            w.user.empty() ? w.group : w.user, *refusal));
+  }
+}
+
+// rlimits = { nofile = 65536, core = 0, stack = "8MiB", cpu = "unlimited" }
+void read_rlimits(TableReader& r, WorkerConfig& w) {
+  const toml::node* node = r.table().get("rlimits");
+  if (node == nullptr) return;
+  const auto* table = node->as_table();
+  if (table == nullptr) {
+    r.wrong_type(*node, "rlimits", "a table like { nofile = 65536, core = 0 }");
+    return;
+  }
+  for (auto&& [key, value] : *table) {
+    const std::string_view k = key.str();
+    const RlimitInfo* info = find_rlimit(k);
+    if (info == nullptr) {
+      r.diag().add(key.source(), fmt::format("[worker] rlimits: unknown limit '{}'; known: {}", k,
+                                             rlimit_names()));
+      continue;
+    }
+    const std::string what = fmt::format("[worker] rlimits.{}", k);
+    if (const auto* i = value.as_integer()) {
+      if (i->get() < 0 || (info->resource == RLIMIT_NOFILE && i->get() < 1)) {
+        r.fail(value, fmt::format("{} must be at least {}, not {}", what,
+                                  info->resource == RLIMIT_NOFILE ? 1 : 0, i->get()));
+        continue;
+      }
+      w.rlimits[std::string(k)] = static_cast<uint64_t>(i->get());
+      continue;
+    }
+    const auto* s = value.as_string();
+    if (s != nullptr && s->get() == "unlimited") {
+      if (!info->may_be_unlimited) {
+        r.fail(value, fmt::format("{} cannot be \"unlimited\": the kernel caps open files at "
+                                  "fs.nr_open; give a number",
+                                  what));
+        continue;
+      }
+      w.rlimits[std::string(k)] = std::nullopt;
+      continue;
+    }
+    if (s != nullptr && info->bytes) {
+      auto bytes = parse_size(s->get());
+      if (bytes) {
+        w.rlimits[std::string(k)] = *bytes;
+      } else {
+        r.fail(value, fmt::format("{}: {}", what, bytes.error().message));
+      }
+      continue;
+    }
+    r.fail(value, fmt::format("{} must be {}, not {}", what,
+                              info->bytes ? "a number of bytes, a size like \"8MiB\" or "
+                                            "\"unlimited\""
+                              : info->may_be_unlimited ? "a number or \"unlimited\""
+                                                       : "a number",
+                              describe(value)));
+  }
+}
+
+void read_privileges(TableReader& r, WorkerConfig& w) {
+  read_identity(r, w);
+  if (const toml::node* node = r.table().get("umask")) {
+    if (const auto* s = node->as_string()) {
+      if (auto mask = parse_umask(s->get())) {
+        w.umask = *mask;
+      } else {
+        r.fail(*node, fmt::format("[worker] umask must be octal digits from \"0000\" to "
+                                  "\"0777\", like \"0027\", not {}",
+                                  describe(*node)));
+      }
+    } else {
+      r.wrong_type(*node, "umask",
+                   node->is_integer() ? "a string of octal digits like \"0027\" (an integer "
+                                        "cannot say whether it is octal)"
+                                      : "a string of octal digits like \"0027\"");
+    }
+  }
+  if (const toml::node* node = r.table().get("no_new_privs")) {
+    if (const auto* b = node->as_boolean()) {
+      w.no_new_privs = b->get();
+    } else {
+      r.wrong_type(*node, "no_new_privs", "true or false");
+    }
+  }
+  read_rlimits(r, w);
+}
+
 void read_worker(TableReader& r, WorkerConfig& w) {
   r.check_keys(kAllSections);
   read_argv(r, w.command);
@@ -264,6 +393,7 @@ void read_worker(TableReader& r, WorkerConfig& w) {
     w.output = *o;
   }
   read_max_memory(r, w);
+  read_privileges(r, w);
 }
 
 void read_restart(TableReader& r, RestartConfig& c) {

@@ -23,7 +23,8 @@ struct Overrides {
 
 // Parses TOML text; `source` names it in error messages and becomes
 // Config::source. Keys the design lists but this version does not implement
-// ([worker] user) are refused, never ignored. All problems are reported at once,
+// are refused, never ignored. [worker] user and group must exist here, and
+// be corral's own unless it runs as root. All problems are reported at once,
 // one per line, in file order: "web.toml:12:3: unknown key 'drain_timout'
 // in [worker]; did you mean 'drain_timeout'?".
 Result<Config> load_toml(const std::string& text, const std::string& source);

@@ -6,6 +6,7 @@
 
 #include "config/duration.h"
 #include "config/loader.h"
+#include "config/privileges.h"
 #include "config/signals.h"
 
 namespace corral::config {
@@ -89,6 +90,25 @@ void write_worker(const WorkerConfig& w, std::string& out) {
   out += fmt::format("output = {}\n", quote(to_string(w.output)));
   out += w.max_memory ? fmt::format("max_memory = {}\n", quote(format_size(*w.max_memory)))
                       : "# max_memory unset: no memory limit\n";
+  out += w.user.empty() ? "# user unset: workers run as corral's user\n"
+                        : fmt::format("user = {}\n", quote(w.user));
+  out += w.group.empty() ? "# group unset: the user's primary group (or corral's)\n"
+                         : fmt::format("group = {}\n", quote(w.group));
+  out += w.umask ? fmt::format("umask = {}\n", quote(format_umask(*w.umask)))
+                 : "# umask unset: inherited from corral\n";
+  out += fmt::format("no_new_privs = {}\n", w.no_new_privs);
+  out += "rlimits = {";
+  bool first_limit = true;
+  for (const auto& [name, value] : w.rlimits) {
+    const RlimitInfo* info = find_rlimit(name);
+    const std::string text = !value                    ? quote("unlimited")
+                             : info != nullptr && info->bytes && *value > 0
+                                 ? quote(format_size(*value))
+                                 : std::to_string(*value);
+    out += fmt::format("{} {} = {}", first_limit ? "" : ",", key(name), text);
+    first_limit = false;
+  }
+  out += w.rlimits.empty() ? "}  # corral's own limits\n" : " }\n";
 }
 
 void write_restart(const RestartConfig& r, std::string& out) {

@@ -195,11 +195,6 @@ TEST(LoadTomlErrors, KeyInTheWrongTableSaysWhereItBelongs) {
             "web.toml:2:1: unknown key 'listen' in [worker]; it belongs in [[socket]]");
 }
 
-TEST(LoadTomlErrors, NotYetSupportedKeysAreRefused) {
-  EXPECT_EQ(load_error("[worker]\nuser = \"www-data\"\n"),
-            "web.toml:2:1: [worker] user is not supported in this version");
-}
-
 TEST(LoadTomlErrors, TyposOfUnsupportedKeysStillGetASuggestion) {
   EXPECT_EQ(load_error("[worker]\nhearbeat_timeout = \"10s\"\n"),
             "web.toml:2:1: unknown key 'hearbeat_timeout' in [worker]; did you mean "
