@@ -24,11 +24,11 @@ dict=()
   "$work/corpus" >"$work/log" 2>&1
 rc=$?
 
-# libFuzzer's status lines: "#N INITED cov: C ft: F corp: ..." and the
-# last "#N <event> cov: C ft: F corp: K/..."; final stats "stat::number_of_executed_units: N".
+# libFuzzer's status lines: "#N<tab>INITED cov: C ft: F corp: ..." and the
+# last "#N<tab>DONE cov: ..."; final stats "stat::number_of_executed_units: N".
 field() { grep -o "$1: [0-9]*" <<<"$2" | head -1 | grep -o '[0-9]*$'; }
-inited=$(grep -a ' INITED ' "$work/log" | tail -1)
-last=$(grep -a -E '^#[0-9]+ ' "$work/log" | grep -a 'cov: ' | tail -1)
+inited=$(grep -a -E '^#[0-9]+[[:space:]]+INITED ' "$work/log" | tail -1)
+last=$(grep -a -E '^#[0-9]+[[:space:]]' "$work/log" | grep -a 'cov: ' | tail -1)
 execs=$(grep -a -o 'stat::number_of_executed_units: [0-9]*' "$work/log" | grep -o '[0-9]*$')
 corpus=$(find "$work/corpus" -type f | wc -l)
 printf 'fuzz %-8s %4ss  execs %-10s cov %s -> %s  ft %s -> %s  corpus %s -> %s files\n' \
