@@ -1,5 +1,6 @@
 #include "supervisor/guardian.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <signal.h>
@@ -9,10 +10,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "supervisor/orphans.h"
 
 namespace corral::supervisor {
 namespace {
@@ -23,7 +29,47 @@ struct Record {
   pid_t pgid;
 };
 
-[[noreturn]] void guardian_main(int pipe_fd) {
+bool is_number(const char* s) {
+  if (*s == '\0') return false;
+  for (; *s != '\0'; ++s) {
+    if (*s < '0' || *s > '9') return false;
+  }
+  return true;
+}
+
+// SIGKILLs every process that carries corral's mark (CORRAL_ORIGIN=<corral>:,
+// supervisor/orphans.h): what workers left behind in sessions and groups of
+// their own, which the group kills miss. Returns how many it found.
+int kill_marked(pid_t corral) {
+  int found = 0;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return 0;
+  std::string environ;
+  char buf[4096];
+  while (dirent* e = ::readdir(proc)) {
+    if (!is_number(e->d_name)) continue;
+    const int fd = ::open((std::string("/proc/") + e->d_name + "/environ").c_str(),
+                          O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    environ.clear();
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0 || environ.size() > (1u << 20)) break;
+      environ.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    const std::optional<Origin> origin = parse_origin(environ);
+    if (origin && origin->corral == corral) {
+      ::kill(static_cast<pid_t>(std::atol(e->d_name)), SIGKILL);
+      ++found;
+    }
+  }
+  ::closedir(proc);
+  return found;
+}
+
+[[noreturn]] void guardian_main(int pipe_fd, pid_t corral) {
   // Only the pipe stays: no socket, no pipe of a worker, no terminal.
   ::dup2(pipe_fd, 3);
   ::syscall(SYS_close_range, 4U, ~0U, 0U);
@@ -59,6 +105,10 @@ struct Record {
     }
   }
   for (pid_t pgid : groups) ::kill(-pgid, SIGKILL);
+  // A process forking while it is swept may leave a child for the next
+  // round; a SIGKILLed process forks no more, so this ends quickly.
+  for (int round = 0; round < 50 && kill_marked(corral) > 0; ++round) {
+  }
   ::_exit(0);
 }
 
@@ -71,9 +121,10 @@ Result<Guardian> Guardian::start() {
   }
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
+  const pid_t corral = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return Error{fmt::format("cannot fork the guardian: {}", std::strerror(errno))};
-  if (pid == 0) guardian_main(read_end.get());
+  if (pid == 0) guardian_main(read_end.get(), corral);
   // A guardian that stopped reading must never stall the loop.
   ::fcntl(write_end.get(), F_SETFL, O_NONBLOCK);
   return Guardian(pid, std::move(write_end));

@@ -6,7 +6,10 @@
 // corral's sockets.
 //
 // corral tells it which groups are live over a pipe; the guardian notices
-// corral's death as end-of-file on that pipe.
+// corral's death as end-of-file on that pipe. Then, after the groups, it
+// SIGKILLs every process marked as a descendant of one of corral's workers
+// (CORRAL_ORIGIN, supervisor/orphans.h): a daemon a worker double-forked
+// sits in a session of its own that no group kill reaches.
 #pragma once
 
 #include <sys/types.h>

@@ -9,5 +9,6 @@ add_library(corral_policy STATIC
   ${CMAKE_CURRENT_LIST_DIR}/rolling_reload.cc
   ${CMAKE_CURRENT_LIST_DIR}/scale_policy.cc
   ${CMAKE_CURRENT_LIST_DIR}/autoscale_policy.cc
+  ${CMAKE_CURRENT_LIST_DIR}/orphans.cc
 )
 target_link_libraries(corral_policy PUBLIC corral_base corral_config PRIVATE fmt::fmt)

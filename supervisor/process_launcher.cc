@@ -1,9 +1,11 @@
 #include "supervisor/process_launcher.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -40,15 +42,81 @@ void write_decimal(char* out, long value) {
   *out = '\0';
 }
 
+// What the child reports before it gives up: the step and its errno.
+enum class Step : int {
+  kSetup,  // signals, groups, fds: errno says enough
+  kRlimit,
+  kSetgroups,
+  kSetgid,
+  kSetuid,
+  kIdsDidNotStick,  // the ids after the switch are not the ones asked for
+  kNoNewPrivs,
+  kChdir,
+  kExec,
+};
+
+const char* step_name(Step step) {
+  switch (step) {
+    case Step::kRlimit:
+      return "setrlimit";
+    case Step::kSetgroups:
+      return "setgroups";
+    case Step::kSetgid:
+      return "setgid";
+    case Step::kSetuid:
+      return "setuid";
+    case Step::kIdsDidNotStick:
+      return "dropping privileges";
+    case Step::kNoNewPrivs:
+      return "prctl(PR_SET_NO_NEW_PRIVS)";
+    case Step::kChdir:
+      return "chdir";
+    case Step::kSetup:
+    case Step::kExec:
+      break;
+  }
+  return "";
+}
+
+struct Report {
+  Step step;
+  int err;
+};
+
+// Child side: switch to the worker's ids, and check that it took for good.
+// setgroups before setgid before setuid: after setuid, the others are no
+// longer permitted.
+bool drop_privileges(const config::Credentials& c, Step& step) {
+  step = Step::kSetgroups;
+  if (::setgroups(c.groups.size(), c.groups.data()) != 0) return false;
+  step = Step::kSetgid;
+  if (::setresgid(c.gid, c.gid, c.gid) != 0) return false;
+  step = Step::kSetuid;
+  if (::setresuid(c.uid, c.uid, c.uid) != 0) return false;
+  step = Step::kIdsDidNotStick;
+  errno = EPERM;
+  uid_t r = 0, e = 0, saved = 0;
+  gid_t gr = 0, ge = 0, gsaved = 0;
+  if (::getresuid(&r, &e, &saved) != 0 || r != c.uid || e != c.uid || saved != c.uid) return false;
+  if (::getresgid(&gr, &ge, &gsaved) != 0 || gr != c.gid || ge != c.gid || gsaved != c.gid) {
+    return false;
+  }
+  // A non-root worker must not be able to become root again.
+  if (c.uid != 0 && ::setuid(0) == 0) return false;
+  errno = 0;
+  return true;
+}
+
 // Child side, between fork and exec. Only async-signal-safe calls; on any
-// failure report errno through `report` and _exit.
-[[noreturn]] void exec_child(const LaunchSpec& spec, const char* path,
+// failure report the step and errno through `report` and _exit.
+[[noreturn]] void exec_child(const LaunchSpec& spec, bool switch_ids, const char* path,
                              char* const* argv, char* const* envp,
-                             char* listen_pid_digits, pid_t parent,
+                             char* listen_pid_digits, char* origin_digits, pid_t parent,
                              int report) {
-  auto fail = [&report]() {  // by reference: report moves above the fd range below
-    int err = errno;
-    ssize_t unused = ::write(report, &err, sizeof err);
+  Step step = Step::kSetup;
+  auto fail = [&report, &step]() {  // by reference: report moves above the fd range below
+    Report r{step, errno};
+    ssize_t unused = ::write(report, &r, sizeof r);
     (void)unused;
     ::_exit(127);
   };
@@ -65,13 +133,31 @@ void write_decimal(char* out, long value) {
   // Own process group: a terminal's Ctrl-C reaches corral alone, which then
   // stops workers in order; and corral can signal a worker's whole tree.
   ::setpgid(0, 0);
+
+  // Limits first: raising a hard limit needs the privileges dropped below.
+  step = Step::kRlimit;
+  for (const LaunchSpec::Limit& limit : spec.rlimits) {
+    const rlim_t value = limit.value == UINT64_MAX ? RLIM_INFINITY : limit.value;
+    const rlimit rl{value, value};
+    if (::setrlimit(static_cast<__rlimit_resource_t>(limit.resource), &rl) != 0) fail();
+  }
+  if (switch_ids && !drop_privileges(*spec.credentials, step)) fail();
+  step = Step::kSetup;
+  // After the switch: a change of ids clears the parent-death signal.
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail();
   // corral may have died before prctl took effect.
   if (::getppid() != parent) ::_exit(127);
+  if (spec.umask) ::umask(static_cast<mode_t>(*spec.umask));
+  step = Step::kNoNewPrivs;
+  if (spec.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail();
 
   if (listen_pid_digits != nullptr) write_decimal(listen_pid_digits, ::getpid());
+  if (origin_digits != nullptr) write_decimal(origin_digits, ::getpid());
 
+  // As the worker's user: a directory it may not enter is an error here.
+  step = Step::kChdir;
   if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) fail();
+  step = Step::kSetup;
 
   // Move every fd we keep above the target range first, so that placing one
   // cannot clobber another that is yet to be placed.
@@ -107,6 +193,7 @@ void write_decimal(char* out, long value) {
             static_cast<unsigned>(report - 1), 0U);
   ::syscall(SYS_close_range, static_cast<unsigned>(report + 1), ~0U, 0U);
 
+  step = Step::kExec;
   ::execve(path, argv, envp);
   fail();
   ::_exit(127);
@@ -143,11 +230,32 @@ Result<pid_t> launch(const LaunchSpec& spec) {
     return Error{fmt::format("command '{}' not found or not executable", spec.argv[0])};
   }
 
-  std::vector<std::string> env = spec.env;
+  if (spec.credentials && ::geteuid() != 0) {
+    if (auto refusal = config::credentials_refusal(*spec.credentials, ::geteuid(), ::getegid())) {
+      return Error{fmt::format("cannot start '{}': {}", spec.argv[0], *refusal)};
+    }
+  }
+  // Not root: the ids are already the ones asked for, and setgroups would
+  // be refused.
+  const bool switch_ids = spec.credentials && ::geteuid() == 0;
+
+  std::vector<std::string> env;
+  env.reserve(spec.env.size() + 2);
+  for (const auto& e : spec.env) {
+    // One mark only: corral's own, even if corral runs under another corral.
+    if (spec.origin <= 0 || e.rfind("CORRAL_ORIGIN=", 0) != 0) env.push_back(e);
+  }
   size_t listen_pid_index = 0;
   if (spec.set_listen_pid) {
     listen_pid_index = env.size();
     env.push_back("LISTEN_PID=" + std::string(24, '\0'));
+  }
+  size_t origin_index = 0;
+  std::string origin_prefix;
+  if (spec.origin > 0) {
+    origin_index = env.size();
+    origin_prefix = fmt::format("CORRAL_ORIGIN={}:", spec.origin);
+    env.push_back(origin_prefix + std::string(24, '\0'));
   }
   std::vector<char*> argv;
   argv.reserve(spec.argv.size() + 1);
@@ -159,6 +267,8 @@ Result<pid_t> launch(const LaunchSpec& spec) {
   envp.push_back(nullptr);
   char* listen_pid_digits =
       spec.set_listen_pid ? env[listen_pid_index].data() + std::strlen("LISTEN_PID=") : nullptr;
+  char* origin_digits =
+      spec.origin > 0 ? env[origin_index].data() + origin_prefix.size() : nullptr;
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
@@ -171,26 +281,39 @@ Result<pid_t> launch(const LaunchSpec& spec) {
   const pid_t pid = ::fork();
   if (pid < 0) return Error{fmt::format("fork: {}", std::strerror(errno))};
   if (pid == 0) {
-    exec_child(spec, path.c_str(), argv.data(), envp.data(), listen_pid_digits, parent,
-               report_write.get());
+    exec_child(spec, switch_ids, path.c_str(), argv.data(), envp.data(), listen_pid_digits,
+               origin_digits, parent, report_write.get());
   }
   // Also set the group from the parent: signals sent to -pid right after
   // launch must not race the child's own setpgid.
   ::setpgid(pid, pid);
   report_write.reset();
 
-  int child_errno = 0;
+  Report report{};
   ssize_t n;
   do {
-    n = ::read(report_read.get(), &child_errno, sizeof child_errno);
+    n = ::read(report_read.get(), &report, sizeof report);
   } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof child_errno)) {
+  if (n == static_cast<ssize_t>(sizeof report)) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    return Error{fmt::format("cannot start '{}': {}", spec.argv[0], std::strerror(child_errno))};
+    const char* step = step_name(report.step);
+    return Error{fmt::format("cannot start '{}': {}{}{}", spec.argv[0], step,
+                             *step != '\0' ? ": " : "", std::strerror(report.err))};
   }
   return pid;
+}
+
+std::vector<LaunchSpec::Limit> launch_limits(const config::WorkerConfig& worker) {
+  std::vector<LaunchSpec::Limit> limits;
+  for (const auto& [name, value] : worker.rlimits) {
+    // The loader accepted only known names.
+    if (const config::RlimitInfo* info = config::find_rlimit(name)) {
+      limits.push_back({info->resource, value.value_or(UINT64_MAX)});
+    }
+  }
+  return limits;
 }
 
 }  // namespace corral::supervisor

@@ -4,10 +4,13 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
+#include "config/privileges.h"
 
 namespace corral::supervisor {
 
@@ -22,11 +25,31 @@ struct LaunchSpec {
   int stdout_fd = -1;            // -1: inherit corral's
   int stderr_fd = -1;
   bool set_listen_pid = false;
+  // Privileges (config/privileges.h resolves them, in the parent). Applied
+  // in the child in this order: rlimits, then setgroups/setgid/setuid
+  // (checked: a dropped worker cannot setuid(0) back), umask, no_new_privs.
+  // Credentials other than corral's own need corral to be root.
+  std::optional<config::Credentials> credentials;
+  std::optional<unsigned> umask;
+  struct Limit {
+    int resource;     // RLIMIT_*
+    uint64_t value;   // soft and hard; UINT64_MAX = unlimited
+  };
+  std::vector<Limit> rlimits;
+  bool no_new_privs = false;
+  // > 0: the child gets CORRAL_ORIGIN=<origin>:<its own pid>, the mark by
+  // which corral tells whose descendant an orphan is (supervisor/orphans.h).
+  pid_t origin = 0;
 };
 
+// The limits of [worker] rlimits, as the launcher takes them.
+std::vector<LaunchSpec::Limit> launch_limits(const config::WorkerConfig& worker);
+
 // Returns the child's pid once exec succeeded, or why it failed (the child
-// is already reaped then). The child dies with corral (PR_SET_PDEATHSIG),
-// leads its own process group, and holds no other fd of corral's.
+// is already reaped then). The child dies with corral (PR_SET_PDEATHSIG,
+// set after the credentials change, which clears it), leads its own process
+// group, and holds no other fd of corral's. A failed step is named:
+// "cannot start './server': setuid: Operation not permitted".
 Result<pid_t> launch(const LaunchSpec& spec);
 
 // execvp's lookup, done in the parent: "" when nothing executable is found.

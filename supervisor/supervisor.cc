@@ -97,6 +97,10 @@ Supervisor::Supervisor(config::Config config, ListenSockets sockets, int worker_
       guardian_->forget(group);
     }
   });
+  orphans_ = std::make_unique<OrphanTracker>(&loop_, log_, config_.worker, [this](pid_t pid) {
+    const Found found = find_process(pid);
+    return found.proc != nullptr ? std::optional<int>(found.proc->id) : std::nullopt;
+  });
 }
 
 Supervisor::~Supervisor() {
@@ -110,6 +114,7 @@ Supervisor::~Supervisor() {
   admin_.reset();
   metrics_http_.reset();
   hooks_.reset();
+  orphans_.reset();
   shm_.reset();
   drain_timer_.close();
   health_timer_.close();
@@ -143,6 +148,17 @@ int Supervisor::run() {
   }
   for (int signum : {SIGINT, SIGTERM, SIGQUIT, SIGCHLD, SIGHUP, SIGTTIN, SIGTTOU}) {
     install_signal(signum);
+  }
+  orphans_->start();
+  {
+    auto credentials = config::resolve_credentials(config_.worker);
+    auto access = WorkerAccess::create(
+        config_.name, ::geteuid() == 0 && credentials && is_other_identity(*credentials));
+    if (!access) {
+      log_->error("{}", access.error().message);
+      return 1;
+    }
+    worker_access_.emplace(std::move(*access));
   }
   // A worker's pipe or a client may go away while we write to it.
   ::signal(SIGPIPE, SIG_IGN);
@@ -286,6 +302,7 @@ void Supervisor::reap_children() {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, WNOHANG | WUNTRACED | WCONTINUED);
     if (pid <= 0) break;
+    if (orphans_ && orphans_->on_reaped(pid, status)) continue;
     if (guardian_ && pid == guardian_->pid() && !WIFSTOPPED(status) && !WIFCONTINUED(status)) {
       log_->warn("the guardian process (pid {}) died: a worker's own children may outlive corral "
                  "if it is killed", pid);
@@ -321,6 +338,8 @@ std::string Supervisor::finish_process(Process& proc, int wait_status) {
   // Helpers the worker left in its process group go with it.
   kill_group(proc.pid);
   if (guardian_) guardian_->forget(proc.pid);
+  // And those it left in sessions of their own (a double-forked daemon).
+  if (orphans_) orphans_->on_worker_exited(proc.pid, proc.id);
   uv_timer_stop(proc.kill_timer.get());
   if (shm_ && proc.shm_slot >= 0) {
     shm_->release_slot(proc.shm_slot);
@@ -570,10 +589,19 @@ void Supervisor::spawn(Slot& slot) {
   } else if (shm_) {
     log_->warn("worker {}: every shared memory slot is taken; this one gets no CORRAL_SHM", slot.id);
   }
+  spec.origin = ::getpid();
+  const Status privileges = set_privileges(config_.worker, spec);
+  if (privileges && spec.credentials && worker_access_) {
+    if (auto granted = worker_access_->grant(*spec.credentials); !granted) {
+      log_->warn("{}", granted.error().message);
+    }
+  }
   start_output(proc, &spec.stdout_fd, &spec.stderr_fd);
   proc.started = Clock::now();
 
-  Result<pid_t> pid = fds ? launch(spec) : Result<pid_t>(fds.error());
+  Result<pid_t> pid = !fds          ? Result<pid_t>(fds.error())
+                      : !privileges ? Result<pid_t>(privileges.error())
+                                    : launch(spec);
   if (proc.out) proc.out->close_write_end();
   if (proc.err) proc.err->close_write_end();
   if (!pid) {
@@ -654,6 +682,7 @@ void Supervisor::stop_service(bool graceful, int exit_code) {
   if (!graceful) {
     for (auto& proc : retiring_) kill_group(proc->pid);
   }
+  if (orphans_) orphans_->stop_all(!graceful);
   if (graceful && first) {
     uv_timer_start(
         drain_timer_.get(),
@@ -692,13 +721,14 @@ void Supervisor::check_finished() {
     if (slot->state == WorkerState::kBackoff) ++waiting;
   }
   if (stopping_) {
-    if (alive == 0) {
+    // What workers left behind is stopped with them, and waited for.
+    if (alive == 0 && (!orphans_ || orphans_->count() == 0)) {
       log_->info("all workers stopped; exiting");
       quit(exit_code_);
     }
     return;
   }
-  if (alive > 0 || waiting > 0) return;
+  if (alive > 0 || waiting > 0 || (orphans_ && orphans_->count() > 0)) return;
   if (failed == static_cast<int>(slots_.size())) {
     log_->error("every worker gave up (crash-loop limit: more than {} restarts within {}, or {} "
                 "early exits in a row); exiting",
@@ -731,12 +761,16 @@ Status Supervisor::start_notify_socket() {
     }
     ::closedir(d);
   }
-  const std::string path = fmt::format("{}/{}.{}.notify", *dir, config_.name, ::getpid());
+  // Workers running as another user cannot enter the private directory.
+  const std::string& notify_dir =
+      worker_access_ && !worker_access_->notify_dir().empty() ? worker_access_->notify_dir() : *dir;
+  const std::string path = fmt::format("{}/{}.{}.notify", notify_dir, config_.name, ::getpid());
   auto socket = NotifySocket::create(&loop_, path, [this](pid_t sender, const NotifyMessage& m) {
     on_notify(sender, m);
   });
   if (!socket) return socket.error();
   notify_ = std::move(*socket);
+  if (worker_access_) worker_access_->set_notify_socket(notify_->path());
   return Ok{};
 }
 
@@ -831,6 +865,7 @@ void Supervisor::start_shared_memory() {
   }
   shm_.emplace(std::move(*segment));
   shm_slot_used_.assign(ipc::kMaxSlots, false);
+  if (worker_access_) worker_access_->set_shm(shm_->name());
 }
 
 void Supervisor::read_shared_memory(Slot& slot, TimePoint now) {

@@ -25,8 +25,10 @@
 #include "supervisor/hook_runner.h"
 #include "supervisor/listen_sockets.h"
 #include "supervisor/notify_socket.h"
+#include "supervisor/orphan_tracker.h"
 #include "supervisor/line_splitter.h"
 #include "supervisor/output_pipe.h"
+#include "supervisor/privileges.h"
 #include "supervisor/restart_policy.h"
 #include "supervisor/rolling_reload.h"
 #include "supervisor/scale_policy.h"
@@ -213,6 +215,8 @@ class Supervisor {
   ServiceNotifier notifier_;
   UvHandle<uv_timer_t> watchdog_timer_;
   bool announced_ready_ = false;
+  // What workers running as another user need to reach (privileges.h).
+  std::optional<WorkerAccess> worker_access_;
   std::unique_ptr<NotifySocket> notify_;
   std::optional<ipc::ShmSegment> shm_;  // absent if it could not be created
   std::vector<bool> shm_slot_used_;
@@ -220,6 +224,7 @@ class Supervisor {
   std::unique_ptr<AdminServer> admin_;
   Metrics metrics_;
   std::unique_ptr<HookRunner> hooks_;
+  std::unique_ptr<OrphanTracker> orphans_;  // what workers leave behind
   std::unique_ptr<MetricsHttp> metrics_http_;
   TimePoint started_at_ = Clock::now();
   std::vector<std::string> inherited_env_;
