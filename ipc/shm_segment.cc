@@ -132,6 +132,7 @@ ShmSegment& ShmSegment::operator=(ShmSegment&& other) noexcept {
     books_ = std::move(other.books_);
     capacity_ = other.capacity_;
     last_heartbeat_ns_ = other.last_heartbeat_ns_;
+    size_problem_ = std::move(other.size_problem_);
   }
   return *this;
 }
@@ -193,6 +194,7 @@ uint64_t ShmSegment::assign_slot(int slot, uint64_t now_ns) {
   // The slot is vacant (its previous worker was reaped), so writing the
   // worker's fields here does not race with a worker; forking the next one
   // orders these stores before anything it does.
+  if (!writable()) return generation;  // the worker will not attach; read_slot says why
   SlotRecord& r = record(slot);
   r.attached_generation.store(0, std::memory_order_relaxed);
   r.state.store(static_cast<uint32_t>(WorkerState::kStarting), std::memory_order_relaxed);
@@ -210,6 +212,7 @@ uint64_t ShmSegment::assign_slot(int slot, uint64_t now_ns) {
 void ShmSegment::set_slot_pid(int slot, pid_t pid) {
   if (slot < 0 || slot >= slot_count()) bad_slot("set_slot_pid", slot, slot_count());
   book(slot).pid = static_cast<uint32_t>(pid);
+  if (!writable()) return;
   record(slot).pid.store(static_cast<uint32_t>(pid), std::memory_order_relaxed);
 }
 
@@ -219,6 +222,7 @@ void ShmSegment::release_slot(int slot) {
   b.assigned = false;
   b.pid = 0;
   b.drain_requested = false;
+  if (!writable()) return;
   record(slot).pid.store(0, std::memory_order_relaxed);
   record(slot).drain_requested.store(0, std::memory_order_relaxed);
 }
@@ -226,11 +230,13 @@ void ShmSegment::release_slot(int slot) {
 void ShmSegment::request_drain(int slot, bool requested) {
   if (slot < 0 || slot >= slot_count()) bad_slot("request_drain", slot, slot_count());
   book(slot).drain_requested = requested;
+  if (!writable()) return;
   record(slot).drain_requested.store(requested ? 1 : 0, std::memory_order_release);
 }
 
 void ShmSegment::heartbeat(uint64_t now_ns) {
   last_heartbeat_ns_ = now_ns;
+  if (!writable()) return;
   header().supervisor_heartbeat_ns.store(now_ns, std::memory_order_relaxed);
 }
 
@@ -238,6 +244,23 @@ bool ShmSegment::size_intact() {
   bip::offset_t size = 0;
   return shm_.get_size(size) && size >= 0 &&
          static_cast<std::size_t>(size) == segment_size(capacity_);
+}
+
+bool ShmSegment::writable() {
+  if (size_intact()) return true;
+  bip::offset_t size = 0;
+  (void)shm_.get_size(size);
+  const std::size_t want = segment_size(capacity_);
+  if (!size_problem_) {
+    size_problem_ =
+        "size: the segment is " + std::to_string(size) + " bytes, not " + std::to_string(want);
+  }
+  try {
+    shm_.truncate(static_cast<bip::offset_t>(want));
+  } catch (const bip::interprocess_exception&) {
+    return false;  // check_and_repair_header() tries again and reports why
+  }
+  return size_intact();
 }
 
 SlotSnapshot ShmSegment::read_slot(int slot, uint64_t now_ns) {
@@ -260,7 +283,8 @@ SlotSnapshot ShmSegment::read_slot(int slot, uint64_t now_ns) {
 }
 
 std::optional<std::string> ShmSegment::check_and_repair_header() {
-  std::optional<std::string> problem;
+  // A truncation that a write already undid (writable()) is reported here.
+  std::optional<std::string> problem = std::exchange(size_problem_, std::nullopt);
   const std::size_t want = segment_size(capacity_);
   if (!size_intact()) {
     bip::offset_t size = 0;

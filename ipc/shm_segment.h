@@ -97,6 +97,11 @@ class ShmSegment {
   SlotRecord& record(int slot);
   SegmentHeader& header();
   bool size_intact();
+  // Before a write: whether the mapping may be touched. A segment someone
+  // truncated would fault (SIGBUS) on the lost pages, so its size is
+  // restored first (the lost bytes come back as zeros) and the problem kept
+  // for check_and_repair_header(); false if it cannot be restored.
+  bool writable();
   void write_header();
   void remove();
 
@@ -106,6 +111,7 @@ class ShmSegment {
   uint32_t capacity_ = 0;
   std::vector<SlotBook> books_;  // the truth about each slot used so far, in our own memory
   uint64_t last_heartbeat_ns_ = 0;
+  std::optional<std::string> size_problem_;  // found by writable(), not yet reported
 };
 
 }  // namespace corral::ipc

@@ -70,6 +70,25 @@ TEST(ShmAttach, TooSmallToHoldAHeader) {
   EXPECT_THAT(e.message, HasSubstr("size: 10 bytes is smaller than a header"));
 }
 
+TEST(ShmAttach, TruncatedBelowWhatItsHeaderClaims) {
+  // Someone ftruncated /dev/shm/corral-*: the slot pages are gone, and
+  // touching them would raise SIGBUS. Attach measures the segment first.
+  ShmSegment seg = make_segment(4);
+  seg.assign_slot(3);
+  int fd = ::shm_open(seg.name().c_str(), O_RDWR | O_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(segment_size(2))), 0);
+  AttachError e = refusal(seg.name(), "3");
+  EXPECT_EQ(e.failure, AttachFailure::kWrongLayout);
+  EXPECT_THAT(e.message, HasSubstr("size: the segment is 4224 bytes, 4 slots need 4352"));
+  // Down to nothing: not even the header may be read.
+  ASSERT_EQ(::ftruncate(fd, 0), 0);
+  ::close(fd);
+  e = refusal(seg.name(), "0");
+  EXPECT_EQ(e.failure, AttachFailure::kWrongLayout);
+  EXPECT_THAT(e.message, HasSubstr("size: 0 bytes is smaller than a header"));
+}
+
 TEST(ShmAttach, SegmentGone) {
   AttachError e = refusal("/corral-no-such-segment-1", "0");
   EXPECT_EQ(e.failure, AttachFailure::kCannotOpen);

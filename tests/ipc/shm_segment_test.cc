@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
 #include <vector>
 
 #include "tests/ipc/segment_fixture.h"
@@ -323,6 +324,41 @@ TEST(ShmSegment, TruncatedSegmentIsNotReadAndIsRestored) {
   auto b = ShmAttachment::open(seg.name(), "1");
   ASSERT_TRUE(std::holds_alternative<ShmAttachment>(b));
   EXPECT_EQ(seg.read_slot(1).status, SlotStatus::kOk);
+}
+
+TEST(ShmSegment, SegmentTruncatedToNothingIsNeitherReadNorWritten) {
+  // At size 0 even the header's page is gone: any load or store through
+  // the mapping would SIGBUS the supervisor. Reads refuse; writes restore
+  // the size first, and the next header check reports what happened.
+  ShmSegment seg = make_segment(2);
+  seg.assign_slot(0);
+  auto truncate_to_nothing = [&] {
+    int fd = ::shm_open(seg.name().c_str(), O_RDWR | O_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, 0), 0);
+    ::close(fd);
+  };
+  truncate_to_nothing();
+  EXPECT_EQ(seg.read_slot(0).problem, "size: the segment was resized");
+  seg.heartbeat();
+  auto problem = seg.check_and_repair_header();
+  ASSERT_TRUE(problem);
+  EXPECT_EQ(*problem, "size: the segment is 0 bytes, not 4224");
+  EXPECT_EQ(seg.check_and_repair_header(), std::nullopt);
+
+  // Every other write, each on a freshly truncated segment.
+  const std::vector<std::function<void()>> writes = {
+      [&] { seg.set_slot_pid(0, 1234); }, [&] { seg.request_drain(0); },
+      [&] { seg.release_slot(0); }, [&] { seg.assign_slot(1); }};
+  for (const auto& write : writes) {
+    truncate_to_nothing();
+    write();
+    EXPECT_EQ(seg.check_and_repair_header().value_or(""), "size: the segment is 0 bytes, not 4224");
+  }
+  // Whole again: a new worker in the slot attaches and reads as usual.
+  seg.assign_slot(0);
+  ShmAttachment a = attach(seg, 0);
+  EXPECT_EQ(seg.read_slot(0).status, SlotStatus::kOk);
 }
 
 TEST(ShmSegment, BadSlotNumberIsAProgrammingError) {
