@@ -42,7 +42,8 @@ int fuzz_admin(const uint8_t* data, size_t size) {
   const std::string dumped = body.dump();
   Result<ipc::admin::Request> again = ipc::admin::parse_request(dumped);
   FUZZ_CHECK(again.ok(), "dump does not parse: " + dumped);
-  FUZZ_CHECK(again->body == body && again->cmd == request->cmd, "dump reads back different: " + dumped);
+  FUZZ_CHECK(again->body == body && again->cmd == request->cmd,
+             "dump reads back different: " + dumped);
   // Replies naming the command (the supervisor's "unknown command 'x'")
   // are valid replies, and carry it intact.
   nlohmann::json ok = parse_reply(ipc::admin::ok_reply({{"cmd", request->cmd}}));

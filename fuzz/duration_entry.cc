@@ -24,7 +24,8 @@ void round_trip_duration(milliseconds d, const std::string& from) {
   const std::string text = config::format_duration(d);
   auto back = config::parse_duration(text);
   FUZZ_CHECK(back.ok(), from + " -> '" + text + "' does not parse: " + back.error().message);
-  FUZZ_CHECK(*back == d, from + " -> '" + text + "' reads back as " + std::to_string(back->count()));
+  FUZZ_CHECK(*back == d,
+             from + " -> '" + text + "' reads back as " + std::to_string(back->count()));
 }
 
 void round_trip_size(uint64_t bytes, const std::string& from) {

@@ -20,7 +20,7 @@ namespace corral::fuzz {
 
 // FUZZ_CHECK(condition, detail): `detail` (a std::string expression) is
 // evaluated only when the condition fails.
-#define FUZZ_CHECK(cond, detail)                                           \
-  do {                                                                     \
+#define FUZZ_CHECK(cond, detail)                                                \
+  do {                                                                          \
     if (!(cond)) ::corral::fuzz::violated(#cond, __FILE__, __LINE__, (detail)); \
   } while (0)

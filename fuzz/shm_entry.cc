@@ -46,8 +46,8 @@ void check_header(const ipc::SegmentHeader& image, size_t segment_bytes) {
   const ipc::RawHeader h = ipc::load_header(image);
   const auto why = ipc::layout_mismatch(h, segment_bytes);
   if (why) {
-    static constexpr const char* kFields[] = {"magic: ", "layout_version: ", "record_size: ",
-                                              "slots_offset: ", "slot_count: ", "size: "};
+    static constexpr const char* kFields[] = {
+        "magic: ", "layout_version: ", "record_size: ", "slots_offset: ", "slot_count: ", "size: "};
     bool named = false;
     for (const char* f : kFields) named = named || why->starts_with(f);
     FUZZ_CHECK(named, "refusal without a field name: " + *why);
@@ -121,8 +121,8 @@ int fuzz_shm(const uint8_t* data, size_t size) {
   const auto flags = in.take<uint8_t>();
   const auto size_delta = in.take<int16_t>();
   const ipc::RawHeader h = ipc::load_header(*header);
-  size_t segment_bytes = (flags & 1) ? ipc::segment_size(h.slot_count) + size_delta
-                                     : in.take<uint32_t>();
+  size_t segment_bytes =
+      (flags & 1) ? ipc::segment_size(h.slot_count) + size_delta : in.take<uint32_t>();
   check_header(*header, segment_bytes);
 
   // The supervisor's book: by default consistent with the record's

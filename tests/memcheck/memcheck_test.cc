@@ -100,16 +100,18 @@ std::vector<pid_t> ready_pids(const json& status) {
 
 TEST(Memcheck, SupervisedRunHasNoErrorAndNoLeak) {
   TempDir dir;
-  const std::string config = dir.write(
-      "memcheck.toml", "name = \"memcheck\"\n"
-                       "[worker]\n"
-                       "command = [\"" + example_server() + "\", \"--fd\", \"{fd:http}\", \"--quiet\"]\n"
-                       "count = 2\n"
-                       "ready = \"notify\"\n"
-                       "ready_timeout = \"60s\"\n"
-                       "heartbeat_timeout = \"30s\"\n"
-                       "[[socket]]\n"
-                       "listen = \"127.0.0.1:0\"\n");
+  const std::string config = dir.write("memcheck.toml",
+                                       "name = \"memcheck\"\n"
+                                       "[worker]\n"
+                                       "command = [\"" +
+                                           example_server() +
+                                           "\", \"--fd\", \"{fd:http}\", \"--quiet\"]\n"
+                                           "count = 2\n"
+                                           "ready = \"notify\"\n"
+                                           "ready_timeout = \"60s\"\n"
+                                           "heartbeat_timeout = \"30s\"\n"
+                                           "[[socket]]\n"
+                                           "listen = \"127.0.0.1:0\"\n");
   const std::string corral_log = dir.file("corral.valgrind");
   Process corral(under_valgrind(corral_log, {corral_binary(), "run", "-c", config}));
   const std::string socket = corral.runtime_dir() + "/corral/memcheck.sock";
