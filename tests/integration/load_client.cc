@@ -85,8 +85,10 @@ LoadClient::~LoadClient() { stop(); }
 
 void LoadClient::fail(std::string why) {
   ++failed_;
+  const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
   if (failures_.size() < 10) failures_.push_back(std::move(why));
+  if (failure_times_.size() < kMaxFailureTimes) failure_times_.push_back(now);
 }
 
 void LoadClient::run() {
@@ -139,7 +141,7 @@ LoadResult LoadClient::stop() {
     if (t.joinable()) t.join();
   }
   std::lock_guard lock(mutex_);
-  return {ok_.load(), failed_.load(), failures_};
+  return {ok_.load(), failed_.load(), failures_, failure_times_};
 }
 
 }  // namespace corral::testing

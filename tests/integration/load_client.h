@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -17,10 +18,15 @@ struct LoadResult {
   int64_t ok = 0;
   int64_t failed = 0;
   std::vector<std::string> failures;  // the first few, for the test's message
+  // When each failure was seen (the first kMaxFailureTimes), for tests that
+  // relate failures to the faults they caused.
+  std::vector<std::chrono::steady_clock::time_point> failure_times;
 };
 
 class LoadClient {
  public:
+  static constexpr size_t kMaxFailureTimes = 100'000;
+
   // `keep_alive`: reuse each connection until the server says
   // Connection: close; otherwise one connection per request.
   LoadClient(uint16_t port, int connections, bool keep_alive);
@@ -45,6 +51,7 @@ class LoadClient {
   std::atomic<int64_t> failed_{0};
   std::mutex mutex_;
   std::vector<std::string> failures_;
+  std::vector<std::chrono::steady_clock::time_point> failure_times_;
   std::vector<std::thread> threads_;
 };
 
