@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -32,6 +33,14 @@ bool someone_listens(const std::string& path) {
 
 }  // namespace
 
+bool admin_peer_allowed(uid_t peer, uid_t self) { return peer == self || peer == 0; }
+
+size_t admin_client_limit(rlim_t soft_nofile) {
+  constexpr size_t kCeiling = 1024, kFloor = 16;
+  if (soft_nofile == RLIM_INFINITY || soft_nofile / 2 >= kCeiling) return kCeiling;
+  return std::max(kFloor, static_cast<size_t>(soft_nofile / 2));
+}
+
 AdminServer::AdminServer(uv_loop_t* loop, std::string path, Handler handler)
     : loop_(loop), path_(std::move(path)), handler_(std::move(handler)) {}
 
@@ -41,17 +50,31 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(uv_loop_t* loop, const s
     return Error{fmt::format("admin socket path too long: {}", path)};
   }
   struct stat st {};
+  // lstat, bind and unlink never follow a symlink at the path itself: one
+  // planted there is refused and left alone, and so is what it points to.
   if (::lstat(path.c_str(), &st) == 0) {
+    if (S_ISLNK(st.st_mode)) {
+      return Error{
+          fmt::format("cannot create the admin socket {}: the path is a symbolic link "
+                      "(refusing to follow or remove it)",
+                      path)};
+    }
     if (!S_ISSOCK(st.st_mode)) {
-      return Error{fmt::format("cannot create the admin socket {}: the path exists and is not a socket", path)};
+      return Error{fmt::format(
+          "cannot create the admin socket {}: the path exists and is not a socket", path)};
     }
     if (someone_listens(path)) {
-      return Error{fmt::format("another corral is already running with admin socket {} "
-                               "(use another --name, or stop it)", path)};
+      return Error{
+          fmt::format("another corral is already running with admin socket {} "
+                      "(use another --name, or stop it)",
+                      path)};
     }
     ::unlink(path.c_str());  // left by a corral that died
   }
   auto server = std::make_unique<AdminServer>(loop, path, std::move(handler));
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0)
+    server->max_clients_ = admin_client_limit(nofile.rlim_cur);
   uv_pipe_init(loop, server->server_.get(), 0);
   server->server_.get()->data = server.get();
   uv_timer_init(loop, server->sweeper_.get());
@@ -60,11 +83,12 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(uv_loop_t* loop, const s
   const mode_t old_umask = ::umask(0177);
   const int rc = uv_pipe_bind(server->server_.get(), path.c_str());
   ::umask(old_umask);
-  if (rc != 0) return Error{fmt::format("cannot bind the admin socket {}: {}", path, uv_strerror(rc))};
+  if (rc != 0)
+    return Error{fmt::format("cannot bind the admin socket {}: {}", path, uv_strerror(rc))};
   server->bound_ = true;
   if (int l = uv_listen(reinterpret_cast<uv_stream_t*>(server->server_.get()), 128,
                         [](uv_stream_t* s, int status) {
-                          if (status == 0) static_cast<AdminServer*>(s->data)->on_connection();
+                          static_cast<AdminServer*>(s->data)->on_connection(status);
                         });
       l != 0) {
     return Error{fmt::format("cannot listen on the admin socket {}: {}", path, uv_strerror(l))};
@@ -79,41 +103,101 @@ AdminServer::~AdminServer() {
   if (bound_) ::unlink(path_.c_str());
 }
 
-void AdminServer::on_connection() {
+void AdminServer::on_connection(int status) {
+  if (status != 0) {
+    // Out of descriptors (EMFILE): libuv has already accepted and closed
+    // the pending connections with its reserve descriptor, so clients see
+    // the connection close rather than hang, and the loop does not spin.
+    warn(Warning::kAccept,
+         fmt::format("admin socket: cannot accept a connection: {}", uv_strerror(status)));
+    return;
+  }
   auto owned = std::make_unique<Client>();
   Client& c = *owned;
   c.server = this;
   c.id = next_id_++;
+  c.last_active_ms = uv_now(loop_);
   uv_pipe_init(loop_, c.pipe.get(), 0);
   uv_timer_init(loop_, c.idle.get());
   c.pipe.get()->data = &c;
   c.idle.get()->data = &c;
   auto* stream = reinterpret_cast<uv_stream_t*>(c.pipe.get());
   if (uv_accept(reinterpret_cast<uv_stream_t*>(server_.get()), stream) != 0) return;
-  if (clients_.size() >= kMaxClients) return;  // refused: closed by its UvHandle
+  const bool room = make_room();
   clients_.emplace(c.id, std::move(owned));
+  if (!room) {
+    send_final(c,
+               ipc::admin::error_reply(fmt::format(
+                   "too many admin connections ({}), each waiting for an answer", max_clients_)));
+    return;
+  }
 
-  // Only our own user, or root, may steer the service.
   uv_os_fd_t fd = -1;
   uv_fileno(reinterpret_cast<uv_handle_t*>(c.pipe.get()), &fd);
   ucred peer{};
   socklen_t len = sizeof peer;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 ||
-      (peer.uid != ::geteuid() && peer.uid != 0)) {
+      !admin_peer_allowed(peer.uid, ::geteuid())) {
     if (on_refused_) on_refused_(peer.pid, peer.uid);
     send_final(c, ipc::admin::error_reply(
                       fmt::format("permission denied: uid {} may not use this socket", peer.uid)));
     return;
   }
 
+  arm_idle_timer(c);
+  start_reading(c);
+}
+
+bool AdminServer::make_room() {
+  size_t open = 0;
+  Client* idlest = nullptr;
+  for (auto& [id, client] : clients_) {
+    if (client->closing) continue;
+    ++open;
+    if (!client->awaiting &&
+        (idlest == nullptr || client->last_active_ms < idlest->last_active_ms)) {
+      idlest = client.get();
+    }
+  }
+  if (open < max_clients_) return true;
+  // The newcomer is most likely a person's `corral status`; the connection
+  // idle the longest is most likely a forgotten or hostile one.
+  warn(Warning::kLimit, fmt::format("admin socket: {} connections open, the limit; closing the "
+                                    "one idle the longest for each new one",
+                                    max_clients_));
+  if (idlest == nullptr) return false;
+  send_final(*idlest, ipc::admin::error_reply(fmt::format(
+                          "too many admin connections ({}): closing this one, idle the longest",
+                          max_clients_)));
+  return true;
+}
+
+void AdminServer::warn(Warning kind, const std::string& message) {
+  const auto k = static_cast<size_t>(kind);
+  const uint64_t now = uv_now(loop_);
+  if (last_warning_ms_[k] != 0 &&
+      now - last_warning_ms_[k] < static_cast<uint64_t>(kWarningInterval.count())) {
+    ++suppressed_[k];
+    return;
+  }
+  last_warning_ms_[k] = now == 0 ? 1 : now;
+  std::string text = message;
+  if (suppressed_[k] > 0) text += fmt::format(" ({} more since the last report)", suppressed_[k]);
+  suppressed_[k] = 0;
+  if (on_warning_) on_warning_(text);
+}
+
+void AdminServer::arm_idle_timer(Client& client) {
+  client.last_active_ms = uv_now(loop_);
   uv_timer_start(
-      c.idle.get(),
+      client.idle.get(),
       [](uv_timer_t* t) {
-        auto* client = static_cast<Client*>(t->data);
-        client->server->close_client(*client);
+        auto* c = static_cast<Client*>(t->data);
+        c->server->send_final(
+            *c, ipc::admin::error_reply(fmt::format("no complete request within {}s; closing",
+                                                    kIdleTimeout.count() / 1000)));
       },
       static_cast<uint64_t>(kIdleTimeout.count()), 0);
-  start_reading(c);
 }
 
 void AdminServer::start_reading(Client& client) {
@@ -136,7 +220,6 @@ void AdminServer::on_read(Client& client, ssize_t nread, const uv_buf_t* buf) {
     close_client(client);
     return;
   }
-  uv_timer_again(client.idle.get());
   client.buffer.append(buf->base, static_cast<size_t>(nread));
   process_lines(client);
 }
@@ -166,6 +249,8 @@ void AdminServer::process_lines(Client& client) {
 }
 
 void AdminServer::handle_line(Client& client, std::string_view line) {
+  // A whole request: the client gets a fresh kIdleTimeout for the next.
+  arm_idle_timer(client);
   auto request = ipc::admin::parse_request(line);
   if (!request) {
     send(client, ipc::admin::error_reply(request.error().message));
@@ -186,15 +271,10 @@ void AdminServer::respond(uint64_t client_id, std::string line) {
   client.awaiting = false;
   client.paused = false;
   send(client, std::move(line));
-  if (!resume || client.closing) return;
+  if (client.closing) return;
+  arm_idle_timer(client);
+  if (!resume) return;
   // Answered later: take up the connection where it stopped.
-  uv_timer_start(
-      client.idle.get(),
-      [](uv_timer_t* t) {
-        auto* c = static_cast<Client*>(t->data);
-        c->server->close_client(*c);
-      },
-      static_cast<uint64_t>(kIdleTimeout.count()), 0);
   start_reading(client);
   process_lines(client);
 }

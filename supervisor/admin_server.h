@@ -5,6 +5,7 @@
 // idle clients time out, replies to a client that does not read are capped.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <uv.h>
 
@@ -19,6 +20,14 @@
 #include "supervisor/uv_handle.h"
 
 namespace corral::supervisor {
+
+// Only corral's own user, or root, may steer the service.
+bool admin_peer_allowed(uid_t peer, uid_t self);
+
+// How many admin connections may be open at once: half the descriptors
+// corral may open (its soft RLIMIT_NOFILE), at most 1024 and at least 16,
+// so that clients can never take the descriptors its workers need.
+size_t admin_client_limit(rlim_t soft_nofile);
 
 class AdminServer {
  public:
@@ -40,10 +49,17 @@ class AdminServer {
   const std::string& path() const { return path_; }
   // Told about a peer refused for its uid, so that it can be logged.
   void on_refused(std::function<void(pid_t, uid_t)> f) { on_refused_ = std::move(f); }
+  // Told about trouble worth a log line (accept failing, the connection
+  // limit reached); each kind at most once per kWarningInterval.
+  void on_warning(std::function<void(const std::string&)> f) { on_warning_ = std::move(f); }
+  size_t max_clients() const { return max_clients_; }
 
+  // A request must arrive whole within this time of the connection's start
+  // or of the previous reply: a client trickling bytes cannot hold a
+  // connection for ever.
   static constexpr std::chrono::milliseconds kIdleTimeout{10'000};
   static constexpr size_t kMaxPendingReplyBytes = 4 * 1024 * 1024;
-  static constexpr size_t kMaxClients = 1024;
+  static constexpr std::chrono::milliseconds kWarningInterval{10'000};
 
  private:
   struct Client {
@@ -57,10 +73,17 @@ class AdminServer {
     // A request is being answered later: further lines wait (replies come
     // in order) and the idle timeout is off (the client is waiting on us).
     bool awaiting = false;
-    bool paused = false;  // reading stopped while awaiting
+    bool paused = false;          // reading stopped while awaiting
+    uint64_t last_active_ms = 0;  // loop time of its accept, last request or reply
   };
+  enum class Warning { kAccept, kLimit, kCount };
 
-  void on_connection();
+  void on_connection(int status);
+  // At the limit: closes the connection idle the longest, unless every
+  // one waits for an answer. Returns whether there is room now.
+  bool make_room();
+  void warn(Warning kind, const std::string& message);
+  void arm_idle_timer(Client& client);
   void start_reading(Client& client);
   void on_read(Client& client, ssize_t nread, const uv_buf_t* buf);
   void process_lines(Client& client);
@@ -75,6 +98,10 @@ class AdminServer {
   std::string path_;
   Handler handler_;
   std::function<void(pid_t, uid_t)> on_refused_;
+  std::function<void(const std::string&)> on_warning_;
+  size_t max_clients_ = 1024;
+  uint64_t last_warning_ms_[static_cast<size_t>(Warning::kCount)] = {};
+  uint64_t suppressed_[static_cast<size_t>(Warning::kCount)] = {};
   UvHandle<uv_pipe_t> server_;
   // Closed clients are erased on the next loop turn, never from inside
   // their own callbacks.

@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include <chrono>
 #include <functional>
 #include <string_view>
 
@@ -19,9 +20,15 @@ namespace corral::supervisor {
 class OutputPipe {
  public:
   using LineHandler = std::function<void(std::string_view line)>;
+  // The worker closed its end (every holder did) and is still running
+  // kClosedGrace later. Never called once the OutputPipe is destroyed, so a
+  // worker that exits (its pipe is closed as it dies) is not reported.
+  using ClosedHandler = std::function<void()>;
+  static constexpr std::chrono::milliseconds kClosedGrace{500};
 
   // Creates the pipe; the worker gets write_end().
-  static Result<std::unique_ptr<OutputPipe>> create(uv_loop_t* loop, LineHandler on_line);
+  static Result<std::unique_ptr<OutputPipe>> create(uv_loop_t* loop, LineHandler on_line,
+                                                    ClosedHandler on_closed = {});
   OutputPipe(UniqueFd read_end, UniqueFd write_end, LineHandler on_line);  // use create()
   ~OutputPipe();
   OutputPipe(const OutputPipe&) = delete;
@@ -44,8 +51,10 @@ class OutputPipe {
   UniqueFd read_end_;
   UniqueFd write_end_;
   LineHandler on_line_;
+  ClosedHandler on_closed_;
   LineSplitter splitter_;
   UvHandle<uv_poll_t> poll_;
+  UvHandle<uv_timer_t> closed_timer_;
   bool closed_ = false;
 };
 

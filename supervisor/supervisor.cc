@@ -418,6 +418,14 @@ void Supervisor::on_child_exited(Slot& slot, int wait_status) {
                                            : fmt::format("in {}ms", decision.delay.count()));
   }
   slot.proc.reset();
+  if (step.action == Action::kSpawn) {
+    // Not from inside reap_children's loop: workers that die faster than
+    // they are spawned would keep it reaping and spawning forever while the
+    // admin socket, output pipes and timers starve. A 0 ms backoff spawns
+    // on the loop's next turn, after the I/O already waiting.
+    perform(slot, {WorkerState::kBackoff, Action::kScheduleSpawn}, decision);
+    return;
+  }
   perform(slot, step, decision);
 }
 
@@ -532,13 +540,19 @@ void Supervisor::start_output(Process& proc, int* out_fd, int* err_fd) {
   *err_fd = -1;
   if (config_.worker.output == config::OutputMode::kInherit) return;
   Process* p = &proc;  // stable: processes live in unique_ptrs
-  auto out = OutputPipe::create(&loop_, [this, p](std::string_view line) {
-    log_->info("[w{} {}] {}", p->id, p->pid, line);
-  });
-  auto err = OutputPipe::create(&loop_, [this, p](std::string_view line) {
-    p->stderr_tail.push(line);
-    log_->info("[w{} {} err] {}", p->id, p->pid, line);
-  });
+  auto closed = [this, p](const char* stream) {
+    log_->info("worker {} (pid {}) closed its {}; it is still supervised", p->id, p->pid, stream);
+  };
+  auto out = OutputPipe::create(
+      &loop_, [this, p](std::string_view line) { log_->info("[w{} {}] {}", p->id, p->pid, line); },
+      [closed] { closed("stdout"); });
+  auto err = OutputPipe::create(
+      &loop_,
+      [this, p](std::string_view line) {
+        p->stderr_tail.push(line);
+        log_->info("[w{} {} err] {}", p->id, p->pid, line);
+      },
+      [closed] { closed("stderr"); });
   if (!out || !err) {
     log_->error("worker {}: {}; its output goes to corral's own", proc.id,
                 (!out ? out.error() : err.error()).message);

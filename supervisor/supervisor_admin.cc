@@ -41,7 +41,8 @@ Status Supervisor::start_admin_socket() {
     log_->warn("admin socket: refused pid {} of uid {} (only uid {} and root may connect)", pid, uid,
                ::geteuid());
   });
-  log_->info("admin socket: {}", path);
+  admin_->on_warning([this](const std::string& message) { log_->warn("{}", message); });
+  log_->info("admin socket: {} (at most {} connections)", path, admin_->max_clients());
   return Ok{};
 }
 
