@@ -152,6 +152,13 @@ void OrphanTracker::adopt(pid_t pid) {
   orphan->kill_timer.get()->data = orphan.get();
   Orphan& o = *orphan;
   orphans_.push_back(std::move(orphan));
+  if (o.worker == exiting_worker_ && facts->pgid == exiting_worker_) {
+    // Still in the group corral SIGKILLed with its worker: dying already.
+    o.stopping = true;
+    log_->debug("pid {} ({}), left in the group of {}, was killed with it", pid, o.command,
+                describe_worker(o));
+    return;
+  }
   if (verdict == OrphanVerdict::kOwned && !stopping_all_) {
     log_->info("{} left pid {} ({}) behind; corral adopted it and stops it with its worker",
                describe_worker(o), pid, o.command);
@@ -198,7 +205,9 @@ void OrphanTracker::stop(Orphan& orphan, bool now) {
 void OrphanTracker::on_worker_exited(pid_t worker, int id) {
   if (exited_.size() >= kRememberedExits) exited_.clear();
   exited_[worker] = id;
+  exiting_worker_ = worker;
   scan();
+  exiting_worker_ = 0;
   for (const auto& orphan : orphans_) {
     if (orphan->worker == worker) stop(*orphan, false);
   }

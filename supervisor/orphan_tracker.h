@@ -76,6 +76,7 @@ class OrphanTracker {
   WorkerId worker_id_;
   pid_t self_;
   bool stopping_all_ = false;
+  pid_t exiting_worker_ = 0;  // during on_worker_exited: its group is being SIGKILLed
   UvHandle<uv_timer_t> scan_timer_;
   std::vector<std::unique_ptr<Orphan>> orphans_;
   std::set<pid_t> not_ours_;  // children without our mark (hooks, the guardian): not read again
