@@ -14,6 +14,7 @@
 #include <spdlog/formatter.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -140,32 +141,76 @@ std::unique_ptr<spdlog::formatter> make_formatter(LogFormat format, bool color) 
   return std::make_unique<spdlog::pattern_formatter>(color ? kColorTextPattern : kTextPattern);
 }
 
-// Replaces spdlog's default error handler (a line on stderr per failure,
-// at most once a second): a full disk would fill the terminal or the
-// journal with them.
-class WriteErrorReporter {
+// Failed log writes, shared by the error handler and the file sink: a full
+// disk would fill the terminal or the journal with spdlog's default report
+// (a line per failure, at most once a second), and nobody would learn that
+// the log works again.
+class WriteFailures {
  public:
-  explicit WriteErrorReporter(bool journal) : journal_(journal) {}
+  explicit WriteFailures(bool journal) : journal_(journal) {}
 
-  void operator()(const std::string& message) {
+  // spdlog's error handler: a report at most once a minute.
+  void on_error(const std::string& message) {
     ++failed_;
     const auto now = std::chrono::steady_clock::now();
     if (reported_ && now - last_report_ < kErrorReportInterval) return;
-    const std::string line =
-        fmt::format("{}corral: cannot write the log ({} failed write{} so far): {}\n",
-                    journal_ ? "<3>" : "", failed_, failed_ == 1 ? "" : "s", message);
-    // Straight to fd 2: the logger is what failed.
-    const ssize_t unused = ::write(STDERR_FILENO, line.data(), line.size());
-    (void)unused;
+    say(fmt::format("cannot write the log ({} failed write{} so far): {}", failed_,
+                    failed_ == 1 ? "" : "s", message));
     reported_ = true;
+    unresolved_ = true;
     last_report_ = now;
   }
 
+  // A line reached the file after a reported failure: said once, so at most
+  // as often as the failures are.
+  void on_written() {
+    if (!unresolved_) return;
+    unresolved_ = false;
+    say(fmt::format("the log is written again ({} failed write{} so far)", failed_,
+                    failed_ == 1 ? "" : "s"));
+  }
+
  private:
+  void say(const std::string& text) const {
+    const std::string line = fmt::format("{}corral: {}\n", journal_ ? "<3>" : "", text);
+    // Straight to fd 2: the logger is what failed.
+    const ssize_t unused = ::write(STDERR_FILENO, line.data(), line.size());
+    (void)unused;
+  }
+
   bool journal_;
   uint64_t failed_ = 0;
   bool reported_ = false;
+  bool unresolved_ = false;
   std::chrono::steady_clock::time_point last_report_;
+};
+
+// The file sink, telling WriteFailures when a line made it to the file
+// (written and flushed: corral flushes every line) after failures.
+class WatchedFileSink final : public spdlog::sinks::sink {
+ public:
+  WatchedFileSink(std::shared_ptr<spdlog::sinks::sink> file,
+                  std::shared_ptr<WriteFailures> failures)
+      : file_(std::move(file)), failures_(std::move(failures)) {}
+  void log(const spdlog::details::log_msg& msg) override {
+    logged_ = false;
+    file_->log(msg);  // a failure throws on to the logger's error handler
+    logged_ = true;
+  }
+  void flush() override {
+    file_->flush();
+    if (logged_) failures_->on_written();
+    logged_ = false;
+  }
+  void set_pattern(const std::string& pattern) override { file_->set_pattern(pattern); }
+  void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override {
+    file_->set_formatter(std::move(formatter));
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::sink> file_;
+  std::shared_ptr<WriteFailures> failures_;
+  bool logged_ = false;
 };
 
 }  // namespace
@@ -228,6 +273,7 @@ Result<std::shared_ptr<spdlog::logger>> make_logger(const std::string& name,
   auto err = std::make_shared<spdlog::sinks::stderr_color_sink_st>();
   err->set_formatter(make_formatter(settings.format, true));
   std::vector<spdlog::sink_ptr> sinks{err};
+  auto failures = std::make_shared<WriteFailures>(settings.format == LogFormat::kJournal);
   if (!settings.file.empty()) {
     spdlog::file_event_handlers handlers;
     // Workers must not inherit the log file (the launcher closes stray fds
@@ -241,7 +287,7 @@ Result<std::shared_ptr<spdlog::logger>> make_logger(const std::string& name,
           static_cast<size_t>(settings.max_files), false, handlers);
       file->set_formatter(make_formatter(
           settings.format == LogFormat::kJson ? LogFormat::kJson : LogFormat::kText, false));
-      sinks.push_back(std::move(file));
+      sinks.push_back(std::make_shared<WatchedFileSink>(std::move(file), failures));
     } catch (const std::exception& e) {
       // spdlog's message ends with strerror's text.
       return Error{fmt::format("cannot open the log file: {}", e.what())};
@@ -250,7 +296,8 @@ Result<std::shared_ptr<spdlog::logger>> make_logger(const std::string& name,
   auto logger = std::make_shared<spdlog::logger>(name, sinks.begin(), sinks.end());
   logger->set_level(settings.level);
   logger->flush_on(spdlog::level::trace);
-  logger->set_error_handler(WriteErrorReporter(settings.format == LogFormat::kJournal));
+  logger->set_error_handler(
+      [failures](const std::string& message) { failures->on_error(message); });
   return logger;
 }
 

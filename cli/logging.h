@@ -54,7 +54,9 @@ Result<LogSettings> parse_log_options(const LogOptions& options);
 // The logger. Fails (exit 1) only when the log file cannot be opened. A log
 // write that fails later (a full disk, a deleted directory) never stops
 // corral: the line still reaches the other sink, and the failure is reported
-// on stderr at most once a minute with the number of failed writes.
+// on stderr at most once a minute with the number of failed writes; the
+// first line written to the file after a reported failure is reported too
+// ("the log is written again").
 // The file gets text lines (json with format json), never journal prefixes;
 // it is rotated at max_size: web.log -> web.1.log -> ... -> web.<max_files>.log.
 Result<std::shared_ptr<spdlog::logger>> make_logger(const std::string& name,

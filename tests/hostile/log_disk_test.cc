@@ -70,6 +70,8 @@ TEST(HostileLogDisk, FullFilesystemIsReportedOnceAndCorralGoesOn) {
   EXPECT_TRUE(
       eventually([&] { return read_file(log).find("chatty line") != std::string::npos; }, 10s))
       << "nothing logged to the file after space was freed";
+  EXPECT_TRUE(c.process.wait_for_line(
+      R"(^corral: the log is written again \(\d+ failed writes? so far\))", 10s));
   EXPECT_TRUE(pid_alive(c.process.pid()));
 }
 
