@@ -25,15 +25,16 @@ dict=()
 rc=$?
 
 # libFuzzer's status lines: "#N<tab>INITED cov: C ft: F corp: ..." and the
-# last "#N<tab>DONE cov: ..."; final stats "stat::number_of_executed_units: N".
+# last "#N<tab>DONE cov: ... corp: K/..." (K: the inputs libFuzzer keeps);
+# final stats "stat::number_of_executed_units: N".
 field() { grep -o "$1: [0-9]*" <<<"$2" | head -1 | grep -o '[0-9]*$'; }
 inited=$(grep -a -E '^#[0-9]+[[:space:]]+INITED ' "$work/log" | tail -1)
 last=$(grep -a -E '^#[0-9]+[[:space:]]' "$work/log" | grep -a 'cov: ' | tail -1)
 execs=$(grep -a -o 'stat::number_of_executed_units: [0-9]*' "$work/log" | grep -o '[0-9]*$')
-corpus=$(find "$work/corpus" -type f | wc -l)
-printf 'fuzz %-8s %4ss  execs %-10s cov %s -> %s  ft %s -> %s  corpus %s -> %s files\n' \
+printf 'fuzz %-8s %4ss  execs %-10s cov %s -> %s  ft %s -> %s  corpus %s -> %s inputs\n' \
   "$target" "$seconds" "${execs:-?}" "$(field cov "$inited")" "$(field cov "$last")" \
-  "$(field ft "$inited")" "$(field ft "$last")" "$seeds" "$corpus" | tee "$work/summary"
+  "$(field ft "$inited")" "$(field ft "$last")" "$seeds" "$(field corp "$last")" |
+  tee "$work/summary"
 
 if [[ $rc -ne 0 ]]; then
   crash=$(find "$work/artifacts" -type f | head -1)

@@ -11,6 +11,8 @@ packages=(
   # the test suite: the sanitizer runtime, real third-party servers, curl,
   # a terminal for corral top, Prometheus (promtool, and a server that scrapes)
   clang libclang-rt-14-dev gunicorn python3 curl procps util-linux systemd tmux prometheus
+  # clang's libFuzzer (in libclang-rt-14-dev) for scripts/fuzz.sh; memcheck
+  valgrind
 )
 # Node.js serves one of the example servers; keep a newer one if present.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
