@@ -541,6 +541,13 @@ void Supervisor::start_output(Process& proc, int* out_fd, int* err_fd) {
   if (config_.worker.output == config::OutputMode::kInherit) return;
   Process* p = &proc;  // stable: processes live in unique_ptrs
   auto closed = [this, p](const char* stream) {
+    // Dead but not reaped yet (a loop slower than the grace): its exit, not
+    // its own doing, closed the pipe. WNOWAIT leaves the reaping to us later.
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(p->pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid != 0) {
+      return;
+    }
     log_->info("worker {} (pid {}) closed its {}; it is still supervised", p->id, p->pid, stream);
   };
   auto out = OutputPipe::create(
