@@ -3,7 +3,9 @@
 #   bench/run.sh                      all of them (about 65 minutes; reload alone ~28,
 #                                     autoscale ~9)
 #   bench/run.sh node crash           only these (datapath | node | crash | footprint |
-#                                     heartbeat | reload | admin | autoscale)
+#                                     heartbeat | reload | admin | autoscale | chaos | soak;
+#                                     chaos and soak write bench/results/{chaos,soak}.md for
+#                                     docs/reliability.md, not docs/benchmarks.md)
 #   ROUNDS=7 bench/run.sh             more runs per case (default 5; medians over them)
 #   ROUNDS_RELOAD=1 DURATION_RELOAD=20s bench/run.sh reload   a quick reload run
 #                                     (defaults 3 rounds of 60 s per case)
@@ -13,7 +15,7 @@
 source "$(dirname "$0")/lib.sh"
 
 benches=("$@")
-((${#benches[@]})) || benches=(datapath node crash footprint heartbeat reload admin autoscale)
+((${#benches[@]})) || benches=(datapath node crash footprint heartbeat reload admin autoscale chaos soak)
 [[ -n ${SKIP_SETUP:-} ]] || bench/setup.sh
 
 cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)
