@@ -27,10 +27,11 @@ constexpr int kKeepAliveConnections = 4;
 constexpr int kFreshConnections = 2;  // one connection per request
 constexpr int kConnections = kKeepAliveConnections + kFreshConnections;
 
-// Generous: a debug build under ASan on a shared 2-core machine, with the
-// load client and the workers competing for the CPU. The figure itself is
-// reported.
-constexpr double kStatusP99BoundMs = 250;
+// Generous: the load client, the workers and other tests compete for 2
+// cores, and under ASan each spawn blocks corral's loop for tens of ms (a
+// Debug ASan build measured p99 60-110 ms alone, 200 ms beside the soak
+// test; Release 2 ms). The figure itself is reported.
+constexpr double kStatusP99BoundMs = kAsan ? 500 : 200;
 
 // How long after a kill its failures may surface: at once for SIGKILL; for a
 // crash, after the sanitizer's report; for a hang, after heartbeat_timeout

@@ -14,6 +14,20 @@
 
 namespace corral::testing {
 
+// Whether this build runs under AddressSanitizer: its processes are several
+// times slower to fork and start, and its RSS includes the quarantine.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAsan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAsan = true;
+#else
+constexpr bool kAsan = false;
+#endif
+#else
+constexpr bool kAsan = false;
+#endif
+
 // The integer in environment variable `name`, or `fallback` when unset or
 // not a number.
 int64_t env_int(const char* name, int64_t fallback);
