@@ -1222,6 +1222,23 @@ def cmd_report(a):
                    f"{fmt(rat[('corral-reuseport', 'close')], 3)}: for long-lived keep-alive "
                    f"connections from few clients, choose `mode = \"reuseport\"` "
                    f"(docs/configuration.md weighs the two modes).")
+
+        def spread(num, den, mode):  # min–max of the per-round ratios
+            by = {}
+            for r in dp:
+                if r["mode"] == mode and r.get("rps"):
+                    by.setdefault(r["round"], {})[r["label"]] = r["rps"]
+            rs = [v[num] / v[den] for v in by.values() if num in v and den in v]
+            return f"{min(rs):.2f}–{max(rs):.2f}" if rs else "n/a"
+        obs.append(f"How far single rounds scatter, as a yardstick for the paired medians: the "
+                   f"per-round ratio of corral `reuseport` to the standalone SO_REUSEPORT "
+                   f"processes, two setups the kernel treats the same, ranged "
+                   f"{spread('corral-reuseport', 'standalone', 'keep-alive')} with keep-alive and "
+                   f"{spread('corral-reuseport', 'standalone', 'close')} with close; corral "
+                   f"`shared` to the shared socket without a supervisor ranged "
+                   f"{spread('corral', 'standalone-shared', 'keep-alive')} and "
+                   f"{spread('corral', 'standalone-shared', 'close')} (with keep-alive, mostly "
+                   f"by how the 64 connections happened to split).")
     crash = [r for r in load(R, "crash") if r["label"] == "corral-cpp" and "error" not in r]
     if crash:
         n = med(r.get("log_notice_ms") for r in crash)
