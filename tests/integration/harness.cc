@@ -211,8 +211,15 @@ Corral::Corral(std::vector<std::string> args, std::vector<std::string> env)
         args.insert(args.begin(), corral_binary());
         return args;
       }(), std::move(env)) {
-  auto m = process.wait_for_line(R"(starting \d+ workers? on [^=]+=[^ ]*:(\d+) )", 10s);
-  if (m) port = static_cast<uint16_t>(std::stoi((*m)[1]));
+  // The line comes with or without a TCP socket: wait for it either way, so
+  // that a test of a service with no TCP socket does not sit out the timeout.
+  auto m = process.wait_for_line(R"(starting \d+ workers? on (.*): )", 10s);
+  if (!m) return;
+  std::smatch tcp;
+  const std::string sockets = (*m)[1];
+  if (std::regex_search(sockets, tcp, std::regex(R"(=[^ ]*:(\d+) \()"))) {
+    port = static_cast<uint16_t>(std::stoi(tcp[1]));
+  }
 }
 
 namespace {
