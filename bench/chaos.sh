@@ -18,13 +18,7 @@ source "$(dirname "$0")/lib.sh"
 seconds=${CHAOS_SECONDS:-60}
 calm=${CHAOS_CALM_SECONDS:-10}
 seed=${CHAOS_SEED:-7}
-if [[ -z ${SKIP_SETUP:-} ]]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCORRAL_BUILD_TESTS=ON >/dev/null
-  cmake --build "$BUILD_DIR" --target corral example_server chaos_tests
-fi
-bin=$BUILD_DIR/tests/chaos/chaos_tests
-[[ $bin == /* ]] || bin=./$bin
-build="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench' ':!docs' || echo ' + uncommitted changes')"
+reliability_build  # sets bin and build
 
 log "chaos: ${calm} s calm, ${seconds} s chaos, seed $seed"
 rm -f "$RESULTS/chaos.json"

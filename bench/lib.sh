@@ -96,3 +96,17 @@ wrk_split() {
   wrk_run "$label" "$mode" "$port" "$round"
   wait "$sp" || true
 }
+
+# reliability_build: for bench/chaos.sh and bench/soak.sh, which run
+# tests/chaos's binary longer. Builds it, corral and the example server in
+# Release into $BUILD_DIR (unless SKIP_SETUP); sets `bin` to the test binary
+# and `build` to the commit it was built from.
+reliability_build() {
+  if [[ -z ${SKIP_SETUP:-} ]]; then
+    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCORRAL_BUILD_TESTS=ON >/dev/null
+    cmake --build "$BUILD_DIR" --target corral example_server chaos_tests
+  fi
+  bin=$BUILD_DIR/tests/chaos/chaos_tests
+  [[ $bin == /* ]] || bin=./$bin
+  build="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench' ':!docs' || echo ' + uncommitted changes')"
+}

@@ -18,13 +18,7 @@ source "$(dirname "$0")/lib.sh"
 
 restarts=${SOAK_RESTARTS:-10000}
 reloads=${SOAK_RELOADS:-1000}
-if [[ -z ${SKIP_SETUP:-} ]]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCORRAL_BUILD_TESTS=ON >/dev/null
-  cmake --build "$BUILD_DIR" --target corral example_server chaos_tests
-fi
-bin=$BUILD_DIR/tests/chaos/chaos_tests
-[[ $bin == /* ]] || bin=./$bin
-build="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench' ':!docs' || echo ' + uncommitted changes')"
+reliability_build  # sets bin and build
 
 log "soak: $restarts restarts, $reloads reloads"
 rm -f "$RESULTS/soak.json"
