@@ -6,6 +6,7 @@
 #include "cli/exit_codes.h"
 #include "cli/logging.h"
 #include "config/loader.h"
+#include "supervisor/descriptor_limit.h"
 #include "supervisor/listen_sockets.h"
 #include "supervisor/socket_activation.h"
 #include "supervisor/supervisor.h"
@@ -66,7 +67,13 @@ int run_command(const RunOptions& options) {
     return kExitFailure;
   }
   for (const auto& warning : sockets->warnings()) (*log)->warn("{}", warning);
+  const auto nofile = supervisor::raise_descriptor_limit();
+  if (nofile) {
+    (*log)->debug("descriptor limit raised from {} to {}; workers get {} back",
+                  nofile->started_with.rlim_cur, nofile->now.rlim_cur, nofile->started_with.rlim_cur);
+  }
   supervisor::Supervisor supervisor(std::move(*config), std::move(*sockets), workers, *log);
+  if (nofile) supervisor.set_worker_nofile(nofile->started_with);
   supervisor.set_config_source([options] { return effective_config(options); });
   return supervisor.run();
 }

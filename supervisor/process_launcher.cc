@@ -136,6 +136,7 @@ bool drop_privileges(const config::Credentials& c, Step& step) {
 
   // Limits first: raising a hard limit needs the privileges dropped below.
   step = Step::kRlimit;
+  if (spec.inherited_nofile && ::setrlimit(RLIMIT_NOFILE, &*spec.inherited_nofile) != 0) fail();
   for (const LaunchSpec::Limit& limit : spec.rlimits) {
     const rlim_t value = limit.value == UINT64_MAX ? RLIM_INFINITY : limit.value;
     const rlimit rl{value, value};

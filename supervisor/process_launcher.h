@@ -2,6 +2,7 @@
 // steps, then exec. Everything the child needs is prepared before fork.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -36,6 +37,9 @@ struct LaunchSpec {
     uint64_t value;   // soft and hard; UINT64_MAX = unlimited
   };
   std::vector<Limit> rlimits;
+  // Set before `rlimits` (which win): the descriptor limit corral was
+  // started with, when corral raised its own (descriptor_limit.h).
+  std::optional<rlimit> inherited_nofile;
   bool no_new_privs = false;
   // > 0: the child gets CORRAL_ORIGIN=<origin>:<its own pid>, the mark by
   // which corral tells whose descendant an orphan is (supervisor/orphans.h).

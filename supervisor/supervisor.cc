@@ -611,6 +611,7 @@ void Supervisor::spawn(Slot& slot) {
     log_->warn("worker {}: every shared memory slot is taken; this one gets no CORRAL_SHM", slot.id);
   }
   spec.origin = ::getpid();
+  spec.inherited_nofile = worker_nofile_;
   const Status privileges = set_privileges(config_.worker, spec);
   if (privileges && spec.credentials && worker_access_) {
     if (auto granted = worker_access_->grant(*spec.credentials); !granted) {

@@ -3,6 +3,7 @@
 // (worker_lifecycle, restart_policy) decide. Runs on the main thread only.
 #pragma once
 
+#include <sys/resource.h>
 #include <uv.h>
 
 #include <functional>
@@ -62,6 +63,8 @@ class Supervisor {
 
   // Without one, a reload replaces the workers with the same configuration.
   void set_config_source(ConfigSource source) { config_source_ = std::move(source); }
+  // The descriptor limit to give workers back when corral raised its own.
+  void set_worker_nofile(std::optional<rlimit> limit) { worker_nofile_ = limit; }
 
   // Starts the workers and runs until the service stops. Returns the
   // process exit code (0 clean stop, 1 every worker gave up).
@@ -191,6 +194,7 @@ class Supervisor {
 
   config::Config config_;
   ConfigSource config_source_;
+  std::optional<rlimit> worker_nofile_;
   ListenSockets sockets_;
   std::shared_ptr<spdlog::logger> log_;
   uv_loop_t loop_{};
