@@ -10,6 +10,7 @@
 #include <atomic>
 #include <barrier>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,44 +76,64 @@ std::string read_until(ipc::ShmSegment& seg, const std::atomic<bool>& done, Read
   }
 }
 
-TEST(WorkerThreads, ConcurrentCallsNeverShowTheSupervisorABadRecord) {
-  ipc::ShmSegment seg = make_segment(1);
-  seg.assign_slot(0);
-  seg.set_slot_pid(0, ::getpid());
-  WorkerLink link(ipc::ShmAttachment::open(seg.name(), "0"));
+// One segment with slot 0 assigned, as the supervisor leaves it for a new
+// worker.
+class WorkerThreads : public ::testing::Test {
+ protected:
+  WorkerThreads() { seg_.assign_slot(0); }
+
+  // Slot 0 as this process's own, with the library attached to it.
+  WorkerLink attach_here() {
+    seg_.set_slot_pid(0, ::getpid());
+    return WorkerLink(ipc::ShmAttachment::open(seg_.name(), "0"));
+  }
+
+  // Runs `work` while a reader thread checks every read of the slot;
+  // returns the first problem the reader saw, or "".
+  std::string run_with_reader(const std::function<void()>& work) {
+    std::atomic<bool> done{false};
+    std::string problem;
+    std::thread reader([&] { problem = read_until(seg_, done, checks_); });
+    work();
+    done.store(true, std::memory_order_release);
+    reader.join();
+    return problem;
+  }
+
+  ipc::ShmSegment seg_ = make_segment(1);
+  ReaderChecks checks_;
+};
+
+TEST_F(WorkerThreads, ConcurrentCallsNeverShowTheSupervisorABadRecord) {
+  WorkerLink link = attach_here();
   ASSERT_EQ(link.status(), CORRAL_OK) << link.message();
 
-  std::atomic<bool> done{false};
-  ReaderChecks checks;
-  std::string problem;
-  std::thread reader([&] { problem = read_until(seg, done, checks); });
-
   std::atomic<int> state_refusals{0};
-  std::vector<std::thread> writers;
-  for (int t = 0; t < kWriters; ++t) {
-    writers.emplace_back([&, t] {
-      for (int i = 0; i < kIterations; ++i) {
-        link.heartbeat();
-        link.request_started();
-        (void)link.drain_requested();
-        (void)link.supervisor_alive(ipc::monotonic_now_ns());
-        link.request_finished();
-        // One thread starts draining halfway while the others still say
-        // ready: the state must never move back.
-        if (t == 0 && i == kIterations / 2) {
-          EXPECT_EQ(link.draining(), CORRAL_OK);
+  const std::string problem = run_with_reader([&] {
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kWriters; ++t) {
+      writers.emplace_back([&, t] {
+        for (int i = 0; i < kIterations; ++i) {
+          link.heartbeat();
+          link.request_started();
+          (void)link.drain_requested();
+          (void)link.supervisor_alive(ipc::monotonic_now_ns());
+          link.request_finished();
+          // One thread starts draining halfway while the others still say
+          // ready: the state must never move back.
+          if (t == 0 && i == kIterations / 2) {
+            EXPECT_EQ(link.draining(), CORRAL_OK);
+          }
+          if (t != 0 && i % 64 == 0 && link.ready() == CORRAL_E_STATE) ++state_refusals;
         }
-        if (t != 0 && i % 64 == 0 && link.ready() == CORRAL_E_STATE) ++state_refusals;
-      }
-    });
-  }
-  for (auto& w : writers) w.join();
-  done.store(true, std::memory_order_release);
-  reader.join();
+      });
+    }
+    for (auto& w : writers) w.join();
+  });
 
-  EXPECT_EQ(problem, "") << "after " << checks.reads() << " reads";
-  EXPECT_GT(checks.reads(), 1);
-  SlotSnapshot end = seg.read_slot(0);
+  EXPECT_EQ(problem, "") << "after " << checks_.reads() << " reads";
+  EXPECT_GT(checks_.reads(), 1);
+  SlotSnapshot end = seg_.read_slot(0);
   ASSERT_EQ(end.status, SlotStatus::kOk) << end.problem;
   EXPECT_EQ(end.requests_total, uint64_t{kWriters} * kIterations);
   EXPECT_EQ(end.in_flight, 0u);
@@ -120,41 +141,33 @@ TEST(WorkerThreads, ConcurrentCallsNeverShowTheSupervisorABadRecord) {
   EXPECT_GT(state_refusals.load(), 0);  // ready() after draining() was refused
 }
 
-TEST(WorkerThreads, ConcurrentPublishesOnlyRaiseTheTotal) {
-  ipc::ShmSegment seg = make_segment(1);
-  seg.assign_slot(0);
-  seg.set_slot_pid(0, ::getpid());
-  WorkerLink link(ipc::ShmAttachment::open(seg.name(), "0"));
+TEST_F(WorkerThreads, ConcurrentPublishesOnlyRaiseTheTotal) {
+  WorkerLink link = attach_here();
   ASSERT_EQ(link.status(), CORRAL_OK) << link.message();
 
-  std::atomic<bool> done{false};
-  ReaderChecks checks;
-  std::string problem;
-  std::thread reader([&] { problem = read_until(seg, done, checks); });
-  // Each thread publishes its own rising totals, interleaved with the
-  // others': a thread behind the total must not lower it.
-  std::vector<std::thread> writers;
-  for (int t = 0; t < kWriters; ++t) {
-    writers.emplace_back([&, t] {
-      for (uint64_t i = 1; i <= kIterations; ++i) {
-        const int rc = link.publish(i * kWriters + t, static_cast<uint64_t>(t));
-        if (rc != CORRAL_OK && rc != CORRAL_E_INVAL) ADD_FAILURE() << "publish: " << rc;
-      }
-    });
-  }
-  for (auto& w : writers) w.join();
-  done.store(true, std::memory_order_release);
-  reader.join();
+  const std::string problem = run_with_reader([&] {
+    // Each thread publishes its own rising totals, interleaved with the
+    // others': a thread behind the total must not lower it.
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kWriters; ++t) {
+      writers.emplace_back([&, t] {
+        for (uint64_t i = 1; i <= kIterations; ++i) {
+          const int rc = link.publish(i * kWriters + t, static_cast<uint64_t>(t));
+          if (rc != CORRAL_OK && rc != CORRAL_E_INVAL) ADD_FAILURE() << "publish: " << rc;
+        }
+      });
+    }
+    for (auto& w : writers) w.join();
+  });
 
-  EXPECT_EQ(problem, "") << "after " << checks.reads() << " reads";
-  SlotSnapshot end = seg.read_slot(0);
+  EXPECT_EQ(problem, "") << "after " << checks_.reads() << " reads";
+  SlotSnapshot end = seg_.read_slot(0);
   ASSERT_EQ(end.status, SlotStatus::kOk) << end.problem;
   EXPECT_EQ(end.requests_total, uint64_t{kIterations} * kWriters + kWriters - 1);
 }
 
-TEST(WorkerThreads, CApiFirstCallsFromManyThreadsAttachOnce) {
-  ipc::ShmSegment seg = make_segment(1);
-  seg.assign_slot(0);
+TEST_F(WorkerThreads, CApiFirstCallsFromManyThreadsAttachOnce) {
+  ipc::ShmSegment& seg = seg_;
   for (const char* v : {"CORRAL_WORKER_ID", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"}) {
     ::unsetenv(v);
   }
@@ -188,7 +201,7 @@ TEST(WorkerThreads, CApiFirstCallsFromManyThreadsAttachOnce) {
   ::unsetenv("CORRAL_SHM");
   ::unsetenv("CORRAL_SLOT");
 
-  ReaderChecks checks;
+  ReaderChecks& checks = checks_;
   std::string problem;
   int status = -1;
   for (;;) {
